@@ -1,0 +1,70 @@
+"""Every check trio-sse runs, locally and in CI: ``nox`` runs the default sessions.
+
+The four Pythons must be on PATH as python3.10 ... python3.13 (nox does not download
+interpreters). With ``CI`` set, a missing interpreter fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def install(session: nox.Session, *groups: str) -> None:
+    """The package itself, plus the named PEP 735 dependency groups."""
+    requirements = [
+        req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)
+    ]
+    session.install("-e", ".", *requirements)
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The test suite (pytest, pytest-trio, hypothesis, a real server on 127.0.0.1)."""
+    install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python="3.12")
+def lint(session: nox.Session) -> None:
+    """ruff: formatting, then lint rules including ASYNC."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "format", "--check", ".")
+    session.run("ruff", "check", ".")
+
+
+@nox.session(python="3.12")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict and pyright (strict) against trio's own inline types.
+
+    trio-typing is refused: its stubs shadow trio's inline hints (``trio.TaskStatus`` is
+    "not defined" under them) and its mypy plugin crashes current mypy. See the README.
+    """
+    install(session, "typecheck", "test")
+    found = session.run(
+        "python",
+        "-c",
+        "import importlib.util as u; print(bool(u.find_spec('trio_typing')))",
+        silent=True,
+    )
+    if found is None or found.strip() != "False":
+        session.error("trio-typing is installed: it breaks mypy --strict (see README, Typing)")
+    session.run("mypy", "--strict")
+    session.run("pyright", "--pythonpath", os.path.join(session.virtualenv.bin, "python"))
+
+
+@nox.session(python="3.12")
+def bench(session: nox.Session) -> None:
+    """Decoder benchmark against httpx-sse, the anthropic and openai SDKs and sseclient-py."""
+    install(session, "bench")
+    session.run("python", "bench/decoder.py", *session.posargs)

@@ -1,0 +1,344 @@
+"""SSEDecoder against the WHATWG event-stream interpretation rules, one rule at a time."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trio_sse import EventTooLargeError, ServerSentEvent, SSEDecoder
+
+
+def feed_all(chunks: list[bytes], decoder: SSEDecoder | None = None) -> list[tuple[object, ...]]:
+    """Feed ``chunks`` and return each event as (event, data, id, retry)."""
+    decoder = decoder or SSEDecoder()
+    return [as_tuple(event) for chunk in chunks for event in decoder.feed(chunk)]
+
+
+def as_tuple(event: ServerSentEvent) -> tuple[object, ...]:
+    return (event.event, event.data, event.id, event.retry)
+
+
+def bytewise(data: bytes) -> list[bytes]:
+    return [data[i : i + 1] for i in range(len(data))]
+
+
+def cut_at(data: bytes, cuts: list[int]) -> list[bytes]:
+    """``data`` split at the given positions (taken modulo its length)."""
+    positions = sorted({cut % (len(data) + 1) for cut in cuts})
+    return [data[a:b] for a, b in zip([0, *positions], [*positions, len(data)], strict=True)]
+
+
+def both_ways(data: bytes) -> list[tuple[object, ...]]:
+    """Decode whole and byte by byte; the two must agree."""
+    whole = feed_all([data])
+    assert feed_all(bytewise(data)) == whole
+    return whole
+
+
+def test_events_are_httpx_sse_objects() -> None:
+    [event] = SSEDecoder().feed(b"data: x\n\n")
+    assert type(event) is ServerSentEvent
+    assert (event.event, event.data, event.id, event.retry) == ("message", "x", "", None)
+
+
+def test_feed_returns_only_the_events_a_chunk_completes() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: a\n") == []
+    assert [e.data for e in decoder.feed(b"\ndata: b\n\ndata: c")] == ["a", "b"]
+    assert [e.data for e in decoder.feed(b"\n\n")] == ["c"]
+
+
+class TestDecoding:
+    def test_utf8_split_across_chunks(self) -> None:
+        data = "data: héllo wörld €𝄞\n\n".encode()
+        assert both_ways(data) == [("message", "héllo wörld €𝄞", "", None)]
+
+    def test_invalid_utf8_becomes_replacement_character(self) -> None:
+        assert both_ways(b"data: a\xffb\xc3\n\n") == [("message", "a\ufffdb\ufffd", "", None)]
+
+    def test_charset_parameter_is_irrelevant_always_utf8(self) -> None:
+        # Latin-1 bytes are not reinterpreted: the stream is UTF-8 by definition.
+        assert both_ways(b"data: \xe9\n\n") == [("message", "\ufffd", "", None)]
+
+    def test_one_leading_bom_is_stripped(self) -> None:
+        assert both_ways(b"\xef\xbb\xbfdata: x\n\n") == [("message", "x", "", None)]
+
+    def test_bom_split_across_chunks(self) -> None:
+        assert feed_all([b"\xef", b"\xbb", b"\xbfdata: x\n\n"]) == [("message", "x", "", None)]
+
+    def test_only_one_bom_is_stripped(self) -> None:
+        # The second BOM starts the first line's field name, so that line is ignored.
+        assert both_ways(b"\xef\xbb\xbf\xef\xbb\xbfdata: x\n\ndata: y\n\n") == [
+            ("message", "y", "", None)
+        ]
+
+    def test_bom_after_the_start_is_data(self) -> None:
+        assert both_ways(b"data: \xef\xbb\xbfx\n\n") == [("message", "\ufeffx", "", None)]
+
+
+class TestLineEnds:
+    @pytest.mark.parametrize("end", [b"\n", b"\r", b"\r\n"])
+    def test_each_line_end(self, end: bytes) -> None:
+        data = b"event: e" + end + b"data: a" + end + b"data: b" + end + end
+        assert both_ways(data) == [("e", "a\nb", "", None)]
+
+    def test_mixed_line_ends(self) -> None:
+        assert both_ways(b"data: a\rdata: b\r\ndata: c\n\r\n") == [("message", "a\nb\nc", "", None)]
+
+    def test_crlf_split_across_chunks_is_one_line_end(self) -> None:
+        assert feed_all([b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n"]) == [
+            ("message", "a\nb", "", None)
+        ]
+
+    def test_event_ending_in_cr_is_dispatched_at_once(self) -> None:
+        decoder = SSEDecoder()
+        assert decoder.feed(b"data: a\r") == []
+        [event] = decoder.feed(b"\r")  # the blank line ends in CR: no waiting for an LF
+        assert event.data == "a"
+        assert decoder.feed(b"\ndata: b\r\r") != []  # that LF belonged to the CR
+
+    def test_lone_cr_then_blank_line_of_lf(self) -> None:
+        # CR, then LF is one line end; a further LF is the blank line.
+        assert feed_all([b"data: a\r", b"\n", b"\n"]) == [("message", "a", "", None)]
+
+    def test_cr_cr_is_two_line_ends(self) -> None:
+        assert feed_all([b"data: a\r", b"\r"]) == [("message", "a", "", None)]
+
+
+class TestFields:
+    def test_comments_are_ignored(self) -> None:
+        assert both_ways(b": hello\ndata: x\n:\n\n: ping\n\n") == [("message", "x", "", None)]
+
+    def test_one_leading_space_removed_only(self) -> None:
+        assert both_ways(b"data:  two\n\ndata:none\n\n") == [
+            ("message", " two", "", None),
+            ("message", "none", "", None),
+        ]
+
+    def test_only_first_colon_splits(self) -> None:
+        assert both_ways(b"data: a: b:c\n\n") == [("message", "a: b:c", "", None)]
+
+    def test_data_lines_joined_with_lf(self) -> None:
+        assert both_ways(b"data: a\ndata:\ndata: b\n\n") == [("message", "a\n\nb", "", None)]
+
+    def test_field_without_colon_has_empty_value(self) -> None:
+        assert both_ways(b"data\ndata\n\n") == [("message", "\n", "", None)]
+
+    def test_single_empty_data_line_dispatches_empty_data(self) -> None:
+        assert both_ways(b"data:\n\n") == [("message", "", "", None)]
+
+    def test_no_data_no_dispatch_and_event_type_reset(self) -> None:
+        assert both_ways(b"event: a\n\ndata: x\n\n") == [("message", "x", "", None)]
+
+    def test_event_type_default_and_set(self) -> None:
+        assert both_ways(b"event: add\ndata: 1\n\ndata: 2\n\nevent:\ndata: 3\n\n") == [
+            ("add", "1", "", None),
+            ("message", "2", "", None),
+            ("message", "3", "", None),
+        ]
+
+    def test_field_names_are_case_sensitive(self) -> None:
+        assert both_ways(b"Data: no\nEVENT: no\nID: no\ndata: yes\n\n") == [
+            ("message", "yes", "", None)
+        ]
+
+    def test_unknown_fields_ignored(self) -> None:
+        assert both_ways(b"foo: bar\ndata: x\nfoo\n\n") == [("message", "x", "", None)]
+
+    def test_later_event_field_wins(self) -> None:
+        assert both_ways(b"event: a\nevent: b\ndata: x\n\n") == [("b", "x", "", None)]
+
+
+class TestLastEventId:
+    def test_id_kept_across_events(self) -> None:
+        assert both_ways(b"id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\n") == [
+            ("message", "a", "1", None),
+            ("message", "b", "1", None),
+            ("message", "c", "", None),
+        ]
+
+    def test_id_with_null_is_ignored(self) -> None:
+        assert both_ways(b"id: 1\n\nid: 2\x003\ndata: a\n\n") == [("message", "a", "1", None)]
+
+    def test_id_set_at_blank_line_without_dispatch(self) -> None:
+        decoder = SSEDecoder()
+        assert decoder.feed(b"id: 7\n") == []
+        assert decoder.last_event_id == ""  # not until the blank line
+        assert decoder.feed(b"\n") == []
+        assert decoder.last_event_id == "7"
+
+    def test_id_of_a_cut_off_event_never_takes_effect(self) -> None:
+        decoder = SSEDecoder()
+        decoder.feed(b"id: 1\ndata: a\n\nid: 2\ndata: b\n")
+        assert decoder.last_event_id == "1"
+        decoder.new_stream()
+        assert decoder.last_event_id == "1"
+        assert [e.id for e in decoder.feed(b"data: c\n\n")] == ["1"]
+
+
+class TestRetry:
+    def test_valid_retry(self) -> None:
+        decoder = SSEDecoder()
+        [event] = decoder.feed(b"retry: 3000\ndata: x\n\n")
+        assert (event.retry, decoder.retry) == (3000, 3000)
+
+    @pytest.mark.parametrize(
+        "value", [b"-1", b"+5", b" 5", b"5 ", b"1_000", b"1.5", b"", b"\xd9\xa3", b"\xc2\xb2"]
+    )
+    def test_retry_must_be_all_ascii_digits(self, value: bytes) -> None:
+        decoder = SSEDecoder()
+        decoder.feed(b"retry: 10\n\n")
+        [event] = decoder.feed(b"retry: " + value + b"\ndata: x\n\n")
+        assert (event.retry, decoder.retry) == (None, 10)
+
+    def test_retry_with_too_many_digits_is_ignored(self) -> None:
+        decoder = SSEDecoder()
+        decoder.feed(b"retry: " + b"9" * 5000 + b"\n\n")
+        assert decoder.retry is None
+
+    def test_retry_set_without_dispatch(self) -> None:
+        decoder = SSEDecoder()
+        assert decoder.feed(b"retry: 5\n\n") == []
+        assert decoder.retry == 5
+
+
+class TestEndOfStream:
+    def test_unterminated_event_is_discarded(self) -> None:
+        decoder = SSEDecoder()
+        assert [e.data for e in decoder.feed(b"data: a\n\ndata: b\n")] == ["a"]
+        decoder.new_stream()  # the end of that stream: "b" never had its blank line
+        assert [e.data for e in decoder.feed(b"data: c\n\n")] == ["c"]
+
+    def test_new_stream_keeps_id_and_retry_and_allows_bom_again(self) -> None:
+        decoder = SSEDecoder()
+        decoder.feed(b"\xef\xbb\xbfid: 4\nretry: 9\ndata: a\n\ndata: partial\xe2\x82")
+        decoder.new_stream()
+        [event] = decoder.feed(b"\xef\xbb\xbfdata: b\n\n")
+        assert (event.data, event.id, decoder.last_event_id, decoder.retry) == ("b", "4", "4", 9)
+
+    def test_new_stream_forgets_a_pending_cr(self) -> None:
+        decoder = SSEDecoder()
+        decoder.feed(b"data: a\r")
+        decoder.new_stream()
+        # The LF now starts a blank line of the new stream: nothing to dispatch.
+        assert feed_all([b"\ndata: b\n\n"], decoder) == [("message", "b", "", None)]
+
+
+class TestMaxEventSize:
+    def test_rejects_bad_limit(self) -> None:
+        with pytest.raises(ValueError, match="max_event_size"):
+            SSEDecoder(max_event_size=0)
+
+    def test_endless_line_raises_without_growing(self) -> None:
+        decoder = SSEDecoder(max_event_size=100)
+        decoder.feed(b"data: " + b"x" * 90)
+        with pytest.raises(EventTooLargeError) as info:
+            decoder.feed(b"x" * 20)
+        assert info.value.max_event_size == 100
+        assert info.value.events == []
+
+    def test_many_data_lines_raise(self) -> None:
+        decoder = SSEDecoder(max_event_size=100)
+        with pytest.raises(EventTooLargeError):
+            for _ in range(20):
+                decoder.feed(b"data: 0123456789\n")
+
+    def test_events_completed_before_the_limit_are_kept(self) -> None:
+        decoder = SSEDecoder(max_event_size=100)
+        with pytest.raises(EventTooLargeError) as info:
+            decoder.feed(b"data: a\n\ndata: b\n\ndata: " + b"x" * 200)
+        assert [e.data for e in info.value.events] == ["a", "b"]
+
+    def test_long_line_inside_one_chunk_keeps_earlier_events(self) -> None:
+        decoder = SSEDecoder(max_event_size=100)
+        with pytest.raises(EventTooLargeError) as info:
+            decoder.feed(b"data: a\n\n: " + b"c" * 200 + b"\ndata: b\n\n")
+        assert [e.data for e in info.value.events] == ["a"]
+
+    def test_complete_oversized_event_in_one_chunk_raises(self) -> None:
+        decoder = SSEDecoder(max_event_size=100)
+        with pytest.raises(EventTooLargeError) as info:
+            decoder.feed(b"data: a\n\n" + b"data: 0123456789\n" * 20 + b"\n")
+        assert [e.data for e in info.value.events] == ["a"]
+
+    def test_exactly_at_the_limit_is_fine(self) -> None:
+        # Lines of 10 characters, data of 10 (the LF that joins them is not counted).
+        decoder = SSEDecoder(max_event_size=10)
+        assert [e.data for e in decoder.feed(b"data:01234\ndata:56789\n\n")] == ["01234\n56789"]
+        with pytest.raises(EventTooLargeError):
+            decoder.feed(b"data:01234\ndata:567890\n\n")
+
+    def test_feed_after_error_needs_new_stream(self) -> None:
+        decoder = SSEDecoder(max_event_size=10)
+        with pytest.raises(EventTooLargeError):
+            decoder.feed(b"data: " + b"x" * 20)
+        with pytest.raises(RuntimeError, match="new_stream"):
+            decoder.feed(b"data: y\n\n")
+        decoder.new_stream()
+        assert [e.data for e in decoder.feed(b"data: y\n\n")] == ["y"]
+
+    def test_error_survives_pickle_and_copy(self) -> None:
+        exc = EventTooLargeError(max_event_size=5, events=[ServerSentEvent(data="a")])
+        for clone in (pickle.loads(pickle.dumps(exc)), copy.copy(exc)):
+            assert type(clone) is EventTooLargeError
+            assert clone.max_event_size == 5
+            assert [e.data for e in clone.events] == ["a"]
+            assert str(clone) == str(exc)
+
+
+def test_work_is_linear_in_a_long_line_fed_bytewise() -> None:
+    # A 1 MB line fed in 1-byte chunks: quadratic re-joining would take minutes.
+    decoder = SSEDecoder(max_event_size=2_000_000)
+    decoder.feed(b"data: ")
+    piece = b"x"
+    for _ in range(1_000_000):
+        decoder.feed(piece)
+    [event] = decoder.feed(b"\n\n")
+    assert len(event.data) == 1_000_000
+
+
+# -- properties ---------------------------------------------------------------------------
+
+_field_value = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=12
+)
+_line = st.one_of(
+    st.tuples(st.sampled_from(["data", "event", "id", "retry", "x", ""]), _field_value).map(
+        lambda pair: f"{pair[0]}:{pair[1]}"
+    ),
+    st.sampled_from(["", "data", ": comment", "retry: 12", "id: \0"]),
+)
+_stream = st.tuples(
+    st.booleans(),
+    st.lists(_line, max_size=30),
+    st.sampled_from(["\n", "\r", "\r\n"]),
+    st.booleans(),
+).map(
+    lambda t: (
+        ("\ufeff" if t[0] else "") + "".join(line + t[2] for line in t[1]) + ("x" if t[3] else "")
+    )
+)
+
+
+@given(text=_stream, cuts=st.lists(st.integers(min_value=0), max_size=20))
+def test_chunking_never_changes_the_events(text: str, cuts: list[int]) -> None:
+    data = text.encode()
+    decoder = SSEDecoder()
+    whole = feed_all([data], decoder)
+    pieces = cut_at(data, cuts)
+    chunked = SSEDecoder()
+    assert feed_all(pieces, chunked) == whole
+    bytewise_decoder = SSEDecoder()
+    assert feed_all(bytewise(data), bytewise_decoder) == whole
+    for other in (chunked, bytewise_decoder):
+        assert (other.last_event_id, other.retry) == (decoder.last_event_id, decoder.retry)
+
+
+@given(st.binary(max_size=300), st.lists(st.integers(min_value=0), max_size=10))
+def test_arbitrary_bytes_never_crash_and_chunking_agrees(data: bytes, cuts: list[int]) -> None:
+    whole = feed_all([data])
+    assert feed_all(cut_at(data, cuts)) == whole

@@ -1,0 +1,251 @@
+"""pump_events, the lower tier, driven by a scripted transport under the autojump clock."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+import httpx
+import pytest
+import trio
+import trio.testing
+
+import trio_sse
+from trio_sse import (
+    ContentTypeError,
+    EventStream,
+    EventTooLargeError,
+    NetworkError,
+    StatusError,
+    pump_events,
+)
+
+from .scripted import Drop, Pause, Script, scripted_client, sse
+
+
+async def start(nursery: trio.Nursery, client: Any, **kwargs: Any) -> EventStream:
+    stream: EventStream = await nursery.start(partial(pump_events, client, "GET", "/s", **kwargs))
+    return stream
+
+
+async def test_sends_event_stream_headers_and_callers_win(nursery: trio.Nursery) -> None:
+    client, seen = scripted_client(Script([sse("a")]), Script([sse("b")]))
+    mine = {"Accept": "application/json, text/event-stream", "X-Key": "k"}
+    await start(nursery, client)
+    await start(nursery, client, headers=mine)
+    first, second = seen.requests
+    assert (first.headers["accept"], first.headers["cache-control"]) == (
+        "text/event-stream",
+        "no-store",
+    )
+    assert second.headers["accept"] == "application/json, text/event-stream"
+    assert second.headers["x-key"] == "k"
+    assert mine == {"Accept": "application/json, text/event-stream", "X-Key": "k"}
+
+
+async def test_no_read_timeout_unless_asked(nursery: trio.Nursery) -> None:
+    client, seen = scripted_client(
+        Script([sse("a")]), Script([sse("b")]), timeout=httpx.Timeout(5.0, connect=3.0)
+    )
+    await start(nursery, client)
+    await start(nursery, client, timeout=7.0)
+    default, explicit = (request.extensions["timeout"] for request in seen.requests)
+    assert default == {"connect": 3.0, "read": None, "write": 5.0, "pool": 5.0}
+    assert explicit["read"] == 7.0
+
+
+async def test_events_in_order_then_the_channel_ends(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    body = sse((("id", "1"), ("data", "one")), "two", "three")
+    client, seen = scripted_client(Script([body[:7], Pause(3600), body[7:20], body[20:]]))
+    stream = await start(nursery, client)
+    assert (stream.status_code, stream.url) == (200, "http://test/s")
+    assert stream.headers["content-type"] == "text/event-stream"
+    assert [(e.data, e.id) async for e in stream] == [("one", "1"), ("two", "1"), ("three", "1")]
+    assert trio.current_time() >= 3600  # an hour's silence is not a timeout
+    assert seen.bodies[0].closed
+
+
+async def test_receive_is_a_checkpoint_and_nowait_is_not(nursery: trio.Nursery) -> None:
+    client, _ = scripted_client(Script([sse("a", "b")]))
+    stream = await start(nursery, client)
+    with trio.testing.assert_checkpoints():
+        assert (await stream.receive()).data == "a"
+    await trio.testing.wait_all_tasks_blocked()
+    with trio.testing.assert_no_checkpoints():
+        assert stream.receive_nowait().data == "b"
+
+
+async def test_status_error_before_start_with_bounded_excerpt(nursery: trio.Nursery) -> None:
+    body = [b"x" * 1000] * 50
+    client, seen = scripted_client(
+        Script(body, status=503, headers={"content-type": "text/plain", "retry-after": "5"})
+    )
+    with pytest.raises(StatusError) as info:
+        await start(nursery, client)
+    error = info.value
+    assert (error.status_code, error.url, error.headers["retry-after"]) == (
+        503,
+        "http://test/s",
+        "5",
+    )
+    assert error.body == "x" * 2048
+    assert seen.bodies[0].chunks_read == 3  # it stopped reading once it had enough
+    assert seen.bodies[0].closed
+
+
+@pytest.mark.parametrize("status", [400, 404, 500, 301])
+async def test_every_non_2xx_is_a_status_error(nursery: trio.Nursery, status: int) -> None:
+    client, _ = scripted_client(Script([b"nope"], status=status))
+    with pytest.raises(StatusError, match=str(status)) as info:
+        await start(nursery, client)
+    assert info.value.body == "nope"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "", "text/event-streams", "text/plain"]
+)
+async def test_content_type_error(nursery: trio.Nursery, content_type: str) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    client, _ = scripted_client(Script([sse("a")], headers=headers))
+    with pytest.raises(ContentTypeError) as info:
+        await start(nursery, client)
+    assert (info.value.content_type, info.value.status_code) == (content_type, 200)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/event-stream; charset=utf-8", "Text/Event-Stream", " text/event-stream"]
+)
+async def test_content_type_parameters_and_case_accepted(
+    nursery: trio.Nursery, content_type: str
+) -> None:
+    client, _ = scripted_client(Script([sse("a")], headers={"content-type": content_type}))
+    stream = await start(nursery, client)
+    assert [e.data async for e in stream] == ["a"]
+
+
+async def test_204_is_an_empty_stream(nursery: trio.Nursery) -> None:
+    client, _ = scripted_client(Script([], status=204, headers={}))
+    stream = await start(nursery, client)
+    assert [e async for e in stream] == []
+
+
+async def test_drop_mid_stream_raises_network_error_after_earlier_events(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse("a"), b"data: cut", Pause(1), Drop()]))
+    received: list[str] = []
+    clean_end = False
+    with pytest.RaisesGroup(pytest.RaisesExc(NetworkError, match="ReadError")) as info:
+        async with trio.open_nursery() as nursery:
+            stream = await start(nursery, client)
+            async for event in stream:
+                received.append(event.data)
+            clean_end = True
+    assert received == ["a"]
+    assert not clean_end  # the sibling consumer is cancelled; it never sees an end
+    [error] = info.value.exceptions
+    assert isinstance(error.__cause__, httpx.ReadError)
+
+
+async def test_connect_error_is_a_network_error_at_start(nursery: trio.Nursery) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(refuse), base_url="http://test")
+    with pytest.raises(NetworkError, match="ConnectError") as info:
+        await start(nursery, client)
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+
+
+async def test_receiver_gone_closes_the_response_quietly(nursery: trio.Nursery) -> None:
+    client, seen = scripted_client(Script([sse(str(i)) for i in range(100)]))
+    stream = await start(nursery, client, max_buffer_size=1)
+    assert (await stream.receive()).data == "0"
+    await stream.aclose()
+    await trio.testing.wait_all_tasks_blocked()
+    body = seen.bodies[0]
+    assert body.closed
+    assert body.chunks_read < 10
+
+
+async def test_slow_consumer_slows_the_reads(nursery: trio.Nursery) -> None:
+    client, seen = scripted_client(Script([sse(str(i)) for i in range(100)]))
+    stream = await start(nursery, client, max_buffer_size=4)
+    await trio.testing.wait_all_tasks_blocked()
+    # Four events buffered, a fifth in the pump's hand, waiting: nothing more was read.
+    assert seen.bodies[0].chunks_read == 5
+    assert [e.data async for e in stream] == [str(i) for i in range(100)]
+
+
+async def test_event_too_large_delivers_what_came_before() -> None:
+    client, seen = scripted_client(Script([sse("a", "b") + b"data: " + b"x" * 500]))
+    received: list[str] = []
+    with pytest.RaisesGroup(EventTooLargeError):
+        async with trio.open_nursery() as nursery:
+            stream = await start(nursery, client, max_event_size=100)
+            async for event in stream:
+                received.append(event.data)
+    assert received == ["a", "b"]
+    assert seen.bodies[0].closed
+
+
+async def test_cancelling_the_nursery_closes_the_response(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(Script([sse("a"), Pause(10_000), sse("b")]))
+    async with trio.open_nursery() as nursery:
+        stream = await start(nursery, client)
+        assert (await stream.receive()).data == "a"
+        nursery.cancel_scope.cancel()
+    assert seen.bodies[0].closed
+    assert trio.current_time() < 1
+
+
+async def test_pump_cancelled_alone_closes_the_stream_for_consumers_elsewhere(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    client, seen = scripted_client(Script([sse("a"), Pause(10_000), sse("b")]))
+    pump_scope = trio.CancelScope()
+
+    async def pump_in_its_own_scope(*, task_status: trio.TaskStatus[EventStream]) -> None:
+        with pump_scope:
+            await pump_events(client, "GET", "/s", task_status=task_status)
+
+    stream: EventStream = await nursery.start(pump_in_its_own_scope)
+    assert (await stream.receive()).data == "a"
+    nursery.start_soon(trio.sleep, 0)
+    pump_scope.cancel()
+    with pytest.raises(trio.ClosedResourceError):  # not a clean EndOfChannel
+        await stream.receive()
+    assert seen.bodies[0].closed
+
+
+async def test_bad_arguments_fail_before_any_request(nursery: trio.Nursery) -> None:
+    client, seen = scripted_client()
+    with pytest.raises(ValueError, match="max_event_size"):
+        await start(nursery, client, max_event_size=0)
+    with pytest.raises(ValueError, match="max_buffer_size"):
+        await start(nursery, client, max_buffer_size=-1)
+    assert seen.requests == []
+
+
+async def test_debug_logging(nursery: trio.Nursery, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="trio_sse")
+    client, _ = scripted_client(Script([sse("a", "b")]))
+    stream = await start(nursery, client)
+    assert len([e async for e in stream]) == 2
+    await trio.testing.wait_all_tasks_blocked()
+    messages = [r.getMessage() for r in caplog.records if r.name == "trio_sse"]
+    assert messages[0] == "connecting: GET /s"
+    assert "stream ended: http://test/s (" in messages[-1]
+    assert "2 events" in messages[-1]
+
+
+def test_public_names_belong_to_trio_sse() -> None:
+    for name in trio_sse.__all__:
+        obj = getattr(trio_sse, name)
+        if hasattr(obj, "__module__") and name != "ServerSentEvent":
+            assert obj.__module__ == "trio_sse", name

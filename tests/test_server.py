@@ -1,0 +1,164 @@
+"""Against real HTTP servers on 127.0.0.1: hypercorn + sse-starlette, and a raw Trio server.
+
+Each test runs under a ``fail_after`` guard on Trio's clock, so a hang fails fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import httpx2
+import pytest
+import trio
+
+from trio_sse import ContentTypeError, NetworkError, StatusError, open_event_stream
+
+from .servers import SSE_HEAD, ServerLog, serve_raw
+
+GUARD = 10  # seconds: generous for a loaded 2-core machine, small enough to fail fast
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+async def test_chunked_stream_with_ids_and_headers(
+    app_server: tuple[str, ServerLog], client: httpx.AsyncClient
+) -> None:
+    url, log = app_server
+    with trio.fail_after(GUARD):
+        async with open_event_stream(client, "GET", f"{url}/events?n=20") as events:
+            assert events.headers.get("transfer-encoding") == "chunked"
+            received = [(e.event, e.id, e.data) async for e in events]
+    assert received == [("tick", str(i), f"{i}:") for i in range(20)]
+    assert log.request_headers["accept"] == "text/event-stream"
+    assert log.request_headers["cache-control"] == "no-store"
+    assert log.finished == 1
+
+
+async def test_early_exit_disconnects_the_server(
+    app_server: tuple[str, ServerLog], client: httpx.AsyncClient
+) -> None:
+    url, log = app_server
+    with trio.fail_after(GUARD):
+        async with open_event_stream(client, "GET", f"{url}/forever") as events:
+            async for event in events:
+                if event.id == "10":
+                    break
+        await log.disconnected.wait()  # the server's generator saw the client leave
+
+
+async def test_cancellation_disconnects_the_server(
+    app_server: tuple[str, ServerLog], client: httpx.AsyncClient
+) -> None:
+    url, log = app_server
+    with trio.fail_after(GUARD):
+        with trio.CancelScope() as scope:
+            async with open_event_stream(client, "GET", f"{url}/forever") as events:
+                async for event in events:
+                    if event.id == "3":
+                        scope.cancel()
+        await log.disconnected.wait()
+    assert scope.cancelled_caught
+
+
+async def test_stalled_server_is_not_a_timeout(app_server: tuple[str, ServerLog]) -> None:
+    # The client's 50 ms read timeout would kill this stream; trio-sse drops the read
+    # timeout for streams (callers bound time with cancel scopes instead).
+    url, _ = app_server
+    with trio.fail_after(GUARD):
+        async with (
+            httpx.AsyncClient(timeout=0.05) as client,
+            open_event_stream(client, "GET", f"{url}/events?n=2&delay=0.3") as events,
+        ):
+            assert [e.id async for e in events] == ["0", "1"]
+
+
+async def test_slow_consumer_gets_everything_in_order(
+    app_server: tuple[str, ServerLog], client: httpx.AsyncClient
+) -> None:
+    url, _ = app_server
+    received: list[str] = []
+    with trio.fail_after(GUARD):
+        async with open_event_stream(
+            client, "GET", f"{url}/events?n=40&size=2000", max_buffer_size=2
+        ) as events:
+            async for event in events:
+                await trio.sleep(0.005)
+                received.append(event.id)
+    assert received == [str(i) for i in range(40)]
+
+
+async def test_status_and_content_type_errors(
+    app_server: tuple[str, ServerLog], client: httpx.AsyncClient
+) -> None:
+    url, _ = app_server
+    with trio.fail_after(GUARD):
+        with pytest.raises(StatusError) as status:
+            async with open_event_stream(client, "GET", f"{url}/status/429"):
+                pass  # pragma: no cover
+        with pytest.raises(ContentTypeError) as content_type:
+            async with open_event_stream(client, "GET", f"{url}/json"):
+                pass  # pragma: no cover
+    assert status.value.status_code == 429
+    assert status.value.body.startswith("the server says no")
+    assert len(status.value.body) == 2048
+    assert content_type.value.content_type == "application/json"
+
+
+async def test_connection_refused_is_a_network_error(client: httpx.AsyncClient) -> None:
+    with trio.socket.socket() as sock:  # a port nobody listens on
+        await sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with trio.fail_after(GUARD), pytest.raises(NetworkError, match="ConnectError"):
+        async with open_event_stream(client, "GET", f"http://127.0.0.1:{port}/"):
+            pass  # pragma: no cover
+
+
+async def test_connection_closed_mid_event_discards_the_partial_event(
+    nursery: trio.Nursery, client: httpx.AsyncClient
+) -> None:
+    # No Content-Length, Connection: close: the close is the end of the body, and the
+    # event it cut off was never terminated, so it is never delivered.
+    async def handler(stream: trio.SocketStream) -> None:
+        await stream.send_all(SSE_HEAD + b"id: 1\ndata: whole\n\nid: 2\ndata: cut o")
+
+    url = await serve_raw(nursery, handler)
+    with trio.fail_after(GUARD):
+        async with open_event_stream(client, "GET", url) as events:
+            assert [(e.id, e.data) async for e in events] == [("1", "whole")]
+
+
+async def test_chunked_body_cut_mid_event_is_a_network_error(
+    nursery: trio.Nursery, client: httpx.AsyncClient
+) -> None:
+    head = SSE_HEAD.replace(b"connection: close", b"transfer-encoding: chunked")
+    first = b"data: whole\n\n"
+
+    async def handler(stream: trio.SocketStream) -> None:
+        await stream.send_all(head + b"%x\r\n%s\r\n" % (len(first), first) + b"20\r\ndata: cu")
+
+    url = await serve_raw(nursery, handler)
+    received: list[str] = []
+    with trio.fail_after(GUARD), pytest.raises(NetworkError) as info:
+        async with open_event_stream(client, "GET", url) as events:
+            async for event in events:
+                received.append(event.data)
+    assert received == ["whole"]
+    assert isinstance(info.value.__cause__, httpx.RemoteProtocolError)
+
+
+async def test_httpx2_client_against_the_real_server(app_server: tuple[str, ServerLog]) -> None:
+    url, log = app_server
+    with trio.fail_after(GUARD):
+        async with httpx2.AsyncClient() as client:
+            async with open_event_stream(client, "GET", f"{url}/events?n=5") as events:
+                assert [e.id async for e in events] == ["0", "1", "2", "3", "4"]
+            assert not log.disconnected.is_set()
+            async with open_event_stream(client, "GET", f"{url}/forever") as events:
+                async for _ in events:
+                    break
+            await log.disconnected.wait()

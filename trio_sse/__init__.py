@@ -1,0 +1,60 @@
+"""trio-sse: a Trio-native Server-Sent Events client.
+
+Three tiers, one vocabulary:
+
+- :func:`open_event_stream`: an async context manager that owns its pump task;
+- :func:`pump_events`: the same pump, for ``nursery.start`` in a nursery you own;
+- :class:`SSEDecoder`: the sans-IO decoder underneath, bytes in, events out.
+
+Events are :class:`httpx_sse.ServerSentEvent` objects; errors derive from
+:class:`SSEError` (itself an :class:`httpx_sse.SSEError`).
+"""
+
+from httpx_sse import ServerSentEvent as ServerSentEvent
+
+from ._decoder import DEFAULT_MAX_EVENT_SIZE as DEFAULT_MAX_EVENT_SIZE
+from ._decoder import SSEDecoder as SSEDecoder
+from ._errors import ContentTypeError as ContentTypeError
+from ._errors import EventTooLargeError as EventTooLargeError
+from ._errors import NetworkError as NetworkError
+from ._errors import ResponseError as ResponseError
+from ._errors import SSEError as SSEError
+from ._errors import StatusError as StatusError
+from ._event_stream import EventStream as EventStream
+from ._http import AsyncHTTPClient as AsyncHTTPClient
+from ._http import AsyncHTTPResponse as AsyncHTTPResponse
+from ._pump import DEFAULT_MAX_BUFFER_SIZE as DEFAULT_MAX_BUFFER_SIZE
+from ._pump import pump_events as pump_events
+from ._stream import open_event_stream as open_event_stream
+
+__all__ = [
+    "DEFAULT_MAX_BUFFER_SIZE",
+    "DEFAULT_MAX_EVENT_SIZE",
+    "AsyncHTTPClient",
+    "AsyncHTTPResponse",
+    "ContentTypeError",
+    "EventStream",
+    "EventTooLargeError",
+    "NetworkError",
+    "ResponseError",
+    "SSEDecoder",
+    "SSEError",
+    "ServerSentEvent",
+    "StatusError",
+    "open_event_stream",
+    "pump_events",
+]
+
+__version__ = "0.1.0.dev0"
+
+
+def _claim_public_names() -> None:
+    """Show every public name as trio_sse's own (in reprs, tracebacks, docs), as trio does."""
+    namespace = globals()
+    for name in __all__:
+        obj = namespace[name]
+        if getattr(obj, "__module__", "").startswith("trio_sse."):
+            obj.__module__ = __name__
+
+
+_claim_public_names()

@@ -1,0 +1,132 @@
+"""The exceptions trio-sse raises, one small tree.
+
+::
+
+    httpx.TransportError
+    └── httpx_sse.SSEError           code written against httpx-sse catches all of ours
+        └── trio_sse.SSEError
+            ├── ResponseError        the server answered, but not with an event stream
+            │   ├── StatusError          a status other than 2xx (carries a body excerpt)
+            │   └── ContentTypeError     a 2xx whose Content-Type is not text/event-stream
+            ├── EventTooLargeError   an event or line beyond ``max_event_size``
+            └── NetworkError         the HTTP exchange failed (connect, send, receive, decode);
+                                     the httpx / httpx2 exception is ``__cause__``
+
+Every exception keeps what a caller needs to decide what to do next, and survives
+:func:`copy.copy` and :mod:`pickle` (the ``__cause__`` chain is not pickled, as always).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx_sse
+
+__all__ = [
+    "ContentTypeError",
+    "EventTooLargeError",
+    "NetworkError",
+    "ResponseError",
+    "SSEError",
+    "StatusError",
+]
+
+
+def _rebuild(cls: type[SSEError], args: tuple[Any, ...], state: dict[str, Any]) -> SSEError:
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
+class SSEError(httpx_sse.SSEError):
+    """Base class of every error trio-sse raises.
+
+    A subclass of :class:`httpx_sse.SSEError` (and so of :class:`httpx.TransportError`),
+    so ``except httpx_sse.SSEError`` in existing code catches trio-sse's errors too.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The subclasses take keyword-only fields that ``args`` does not hold; rebuild
+        # from the instance dict instead of calling ``__init__`` again.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+class ResponseError(SSEError):
+    """The server answered, but not with an event stream. Raised before any event.
+
+    Attributes:
+        status_code: the HTTP status.
+        headers: the response headers, as a plain ``dict`` of lower-cased names.
+        url: the URL that answered (after redirects).
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int, headers: Mapping[str, str], url: str
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.headers = {name.lower(): value for name, value in headers.items()}
+        self.url = url
+
+
+class StatusError(ResponseError):
+    """The response status was not 2xx.
+
+    Attributes:
+        body: up to the first 2 KiB of the response body, decoded as UTF-8 with
+            replacement, so the server's own explanation is at hand.
+    """
+
+    def __init__(
+        self, *, status_code: int, headers: Mapping[str, str], url: str, body: str
+    ) -> None:
+        message = f"{url} answered {status_code}: {body[:200]!r}"
+        super().__init__(message, status_code=status_code, headers=headers, url=url)
+        self.body = body
+
+
+class ContentTypeError(ResponseError):
+    """A 2xx response whose ``Content-Type`` is not ``text/event-stream``.
+
+    Attributes:
+        content_type: the header's value as sent, ``""`` when absent.
+    """
+
+    def __init__(
+        self, *, content_type: str, status_code: int, headers: Mapping[str, str], url: str
+    ) -> None:
+        message = f"{url} answered {status_code} with Content-Type {content_type!r}, " + (
+            "expected 'text/event-stream'"
+        )
+        super().__init__(message, status_code=status_code, headers=headers, url=url)
+        self.content_type = content_type
+
+
+class EventTooLargeError(SSEError):
+    """One event's data, or one line, grew beyond ``max_event_size`` characters.
+
+    The decoder raises this instead of buffering without bound; the stream cannot go on.
+
+    Attributes:
+        max_event_size: the limit that was exceeded.
+        events: the events the same ``feed`` call completed before the limit was hit,
+            in order; :func:`trio_sse.pump_events` delivers them before it raises.
+    """
+
+    def __init__(self, *, max_event_size: int, events: list[httpx_sse.ServerSentEvent]) -> None:
+        super().__init__(f"an event or line exceeded max_event_size={max_event_size} characters")
+        self.max_event_size = max_event_size
+        self.events = events
+
+
+class NetworkError(SSEError):
+    """The HTTP exchange failed: connecting, sending, receiving or decoding the body.
+
+    The exception from httpx (or httpx2) is chained as ``__cause__``; its message and
+    class name are in this one's message.
+    """

@@ -1,0 +1,103 @@
+"""The one seam between trio-sse and its HTTP client.
+
+Everything trio-sse needs from a client is in the two Protocols below, so an
+``httpx.AsyncClient`` and an ``httpx2.AsyncClient`` serve alike, and this is the only
+module that imports httpx. httpx2 is never imported here: when a caller's client is an
+httpx2 one, httpx2 is in ``sys.modules`` already, and its errors are recognised from there.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol, TypeAlias, cast
+
+import httpx
+
+__all__ = [
+    "AsyncHTTPClient",
+    "AsyncHTTPResponse",
+    "HeadersInput",
+    "request_errors",
+    "sse_request_headers",
+    "streaming_timeout",
+]
+
+HeadersInput: TypeAlias = "Mapping[str, str] | Iterable[tuple[str, str]] | None"
+"""Request headers as a caller may give them: a mapping, pairs, or nothing."""
+
+
+class _Timeout(Protocol):
+    @property
+    def connect(self) -> float | None: ...
+    @property
+    def write(self) -> float | None: ...
+    @property
+    def pool(self) -> float | None: ...
+
+
+class AsyncHTTPResponse(Protocol):
+    """The part of ``httpx.Response`` / ``httpx2.Response`` that trio-sse uses."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def url(self) -> object: ...
+    def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]: ...
+
+
+class AsyncHTTPClient(Protocol):
+    """The part of ``httpx.AsyncClient`` / ``httpx2.AsyncClient`` that trio-sse uses."""
+
+    @property
+    def timeout(self) -> _Timeout: ...
+    def stream(
+        self, method: str, url: str, *args: Any, **kwargs: Any
+    ) -> AbstractAsyncContextManager[AsyncHTTPResponse]: ...
+
+
+def request_errors() -> tuple[type[Exception], ...]:
+    """The exception classes that mean the HTTP exchange itself failed.
+
+    ``httpx.RequestError`` (transport errors, body decoding errors, too many redirects),
+    and httpx2's when httpx2 is loaded. Evaluated in an ``except`` clause, so only when an
+    exception is already being handled.
+    """
+    httpx2 = sys.modules.get("httpx2")
+    if httpx2 is None:
+        return (httpx.RequestError,)
+    return (httpx.RequestError, httpx2.RequestError)
+
+
+def streaming_timeout(client: AsyncHTTPClient) -> tuple[float | None, ...]:
+    """The client's own timeouts, but no read timeout.
+
+    An event stream may rightly stay silent for minutes; httpx's default 5 s read timeout
+    would kill it. Callers bound time with Trio cancel scopes instead. The tuple form
+    (connect, read, write, pool) is understood by httpx and httpx2 alike.
+    """
+    timeout = client.timeout
+    return (timeout.connect, None, timeout.write, timeout.pool)
+
+
+_SSE_HEADERS = (("Accept", "text/event-stream"), ("Cache-Control", "no-store"))
+
+
+def sse_request_headers(headers: HeadersInput) -> list[tuple[str, str]]:
+    """The caller's headers plus ``Accept`` and ``Cache-Control`` for an event stream.
+
+    A header the caller set wins (some servers want ``Accept: application/json,
+    text/event-stream``); the caller's object is never modified.
+    """
+    given: list[tuple[str, str]]
+    if headers is None:
+        given = []
+    elif isinstance(headers, Mapping):
+        given = list(cast("Mapping[str, str]", headers).items())
+    else:
+        given = list(headers)
+    names = {name.lower() for name, _ in given}
+    return [*(pair for pair in _SSE_HEADERS if pair[0].lower() not in names), *given]

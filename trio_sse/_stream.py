@@ -1,0 +1,77 @@
+"""``open_event_stream``: the top tier, a context manager that owns its pump's nursery."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import trio
+
+from ._decoder import DEFAULT_MAX_EVENT_SIZE
+from ._event_stream import EventStream
+from ._groups import raise_single
+from ._http import AsyncHTTPClient, HeadersInput
+from ._pump import DEFAULT_MAX_BUFFER_SIZE, pump_events
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["open_event_stream"]
+
+
+@asynccontextmanager
+async def open_event_stream(
+    client: AsyncHTTPClient,
+    method: str,
+    url: str,
+    *,
+    headers: HeadersInput = None,
+    max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    **request_kwargs: Any,
+) -> AsyncGenerator[EventStream, None]:
+    """Send a request and receive its events, with the pump running in a nursery of its own.
+
+    ::
+
+        async with trio_sse.open_event_stream(client, "GET", url) as events:
+            async for event in events:
+                print(event.event, event.data)
+
+    Entering blocks until the response has been checked (a checkpoint, cancellable);
+    errors found there (:class:`StatusError`, :class:`ContentTypeError`,
+    :class:`NetworkError`) are raised from ``async with``, before the block runs. Leaving
+    the block for any reason (the stream's end, ``break``, an exception, cancellation)
+    cancels the pump, which closes the HTTP response in its own task; no task outlives the
+    block. Arguments are those of :func:`pump_events`.
+
+    Exceptions (the ExceptionGroup policy): what comes out is never wrapped in an
+    ExceptionGroup when there is one thing to report. An error in the pump (the connection
+    broke, an event too large) cancels the block and is raised from ``async with`` as
+    itself; an exception from the block is raised as itself; cancellation from outside
+    propagates as Trio's. Only if the block and the pump fail at the same moment does a
+    ``BaseExceptionGroup`` holding both come out.
+    """
+    pump = partial(
+        pump_events,
+        client,
+        method,
+        url,
+        headers=headers,
+        max_buffer_size=max_buffer_size,
+        max_event_size=max_event_size,
+        **request_kwargs,
+    )
+    try:
+        async with trio.open_nursery() as nursery:
+            stream: EventStream = await nursery.start(pump)
+            try:
+                yield stream
+            finally:
+                stream.close()
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise_single(group)
