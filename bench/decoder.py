@@ -152,7 +152,8 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         results[title] = {name: seconds / ours for name, seconds in best.items()}
     print("\nRatios: how many times longer each peer takes than trio-sse (higher is better).")
     summary = {
-        title: round(statistics.fmean([ratios["httpx-sse"]]), 2) for title, ratios in results.items()
+        title: round(statistics.fmean([ratios["httpx-sse"]]), 2)
+        for title, ratios in results.items()
     }
     print("trio-sse vs httpx-sse:", summary)
     return results

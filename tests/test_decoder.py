@@ -6,10 +6,12 @@ import copy
 import pickle
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trio_sse import EventTooLargeError, ServerSentEvent, SSEDecoder
+
+from .reference import ReferenceDecoder
 
 
 def feed_all(chunks: list[bytes], decoder: SSEDecoder | None = None) -> list[tuple[object, ...]]:
@@ -40,9 +42,19 @@ def both_ways(data: bytes) -> list[tuple[object, ...]]:
 
 
 def test_events_are_httpx_sse_objects() -> None:
-    [event] = SSEDecoder().feed(b"data: x\n\n")
-    assert type(event) is ServerSentEvent
-    assert (event.event, event.data, event.id, event.retry) == ("message", "x", "", None)
+    [event] = SSEDecoder().feed(b'id: 7\nretry: 5\ndata: {"a": 1}\n\n')
+    assert isinstance(event, ServerSentEvent)
+    reference = ServerSentEvent(data='{"a": 1}', id="7", retry=5)
+    assert (event.event, event.data, event.id, event.retry, event.json()) == (
+        reference.event,
+        reference.data,
+        reference.id,
+        reference.retry,
+        reference.json(),
+    )
+    assert repr(event) == repr(reference)
+    clone = pickle.loads(pickle.dumps(event))
+    assert (clone.event, clone.data, clone.id, clone.retry) == ("message", '{"a": 1}', "7", 5)
 
 
 def test_feed_returns_only_the_events_a_chunk_completes() -> None:
@@ -342,3 +354,68 @@ def test_chunking_never_changes_the_events(text: str, cuts: list[int]) -> None:
 def test_arbitrary_bytes_never_crash_and_chunking_agrees(data: bytes, cuts: list[int]) -> None:
     whole = feed_all([data])
     assert feed_all(cut_at(data, cuts)) == whole
+
+
+# Streams shaped like real ones, so that the decoder's fast paths (the scan of simple
+# events, the text carried between chunks, CR LF) are exercised, with odd lines mixed in.
+_simple_value = st.text(alphabet=st.sampled_from('ab {}":,é✓\t'), max_size=20)
+_event_block = st.one_of(
+    _simple_value.map(lambda v: [f"data: {v}"]),
+    st.tuples(_simple_value, _simple_value).map(lambda p: [f"event: {p[0]}", f"data: {p[1]}"]),
+    st.lists(
+        st.sampled_from(
+            [
+                "data: x",
+                "data:y",
+                "data",
+                "id: 3",
+                "id: 4\0",
+                "retry: 250",
+                "retry: x",
+                ": ping",
+                "event: e",
+                "event:",
+                "bogus: 1",
+                "data:  two spaces",
+                "",
+            ]
+        ),
+        max_size=4,
+    ),
+)
+_real_stream = st.tuples(
+    st.lists(_event_block, max_size=12),
+    st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1, max_size=3),
+    st.booleans(),
+    st.sampled_from(["", "data: unfinished", "event: x\ndata: cut", "retry: 77\ndata: y"]),
+).map(
+    lambda t: (
+        ("\ufeff" if t[2] else "")
+        + "".join(
+            line + t[1][(i + j) % len(t[1])]
+            for i, block in enumerate(t[0])
+            for j, line in enumerate([*block, ""])
+        )
+        + t[3]
+    )
+)
+
+
+@settings(max_examples=400)
+@given(text=_real_stream, cuts=st.lists(st.integers(min_value=0), max_size=30))
+def test_agrees_with_the_reference_on_real_shaped_streams(text: str, cuts: list[int]) -> None:
+    data = text.encode()
+    reference = ReferenceDecoder().decode(data)
+    for pieces in (cut_at(data, cuts), [data], bytewise(data)):
+        decoder = SSEDecoder()
+        assert feed_all(pieces, decoder) == reference.events
+        assert (decoder.last_event_id, decoder.retry) == (reference.last_event_id, reference.retry)
+
+
+@given(text=_stream, cuts=st.lists(st.integers(min_value=0), max_size=20))
+def test_agrees_with_the_reference_on_arbitrary_fields(text: str, cuts: list[int]) -> None:
+    data = text.encode()
+    reference = ReferenceDecoder().decode(data)
+    decoder = SSEDecoder()
+    assert feed_all(cut_at(data, cuts), decoder) == reference.events
+    assert (decoder.last_event_id, decoder.retry) == (reference.last_event_id, reference.retry)

@@ -7,7 +7,16 @@ from collections.abc import Mapping
 import trio
 from httpx_sse import ServerSentEvent
 
-__all__ = ["EventStream"]
+__all__ = ["EventStream", "StreamOutcome"]
+
+
+class StreamOutcome:
+    """Shared by a pump and its stream: the error that ended the stream, if one did."""
+
+    __slots__ = ("error",)
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
 
 
 class EventStream(trio.abc.ReceiveChannel[ServerSentEvent]):
@@ -24,18 +33,19 @@ class EventStream(trio.abc.ReceiveChannel[ServerSentEvent]):
         url: the URL that answered, after redirects.
     """
 
-    __slots__ = ("_error", "_receive", "headers", "status_code", "url")
+    __slots__ = ("_outcome", "_receive", "headers", "status_code", "url")
 
     def __init__(
         self,
         receive_channel: trio.MemoryReceiveChannel[ServerSentEvent],
+        outcome: StreamOutcome,
         *,
         status_code: int,
         headers: Mapping[str, str],
         url: str,
     ) -> None:
         self._receive = receive_channel
-        self._error: BaseException | None = None
+        self._outcome = outcome
         self.status_code = status_code
         self.headers = headers
         self.url = url
@@ -54,9 +64,9 @@ class EventStream(trio.abc.ReceiveChannel[ServerSentEvent]):
         try:
             return await self._receive.receive()
         except trio.EndOfChannel:
-            if self._error is None:
+            if self._outcome.error is None:
                 raise
-        raise self._error  # outside the except: no EndOfChannel chained onto it
+        raise self._outcome.error  # outside the except: no EndOfChannel chained onto it
 
     def receive_nowait(self) -> ServerSentEvent:
         """Take the next event if one is buffered, without blocking; not a checkpoint.
@@ -69,9 +79,9 @@ class EventStream(trio.abc.ReceiveChannel[ServerSentEvent]):
         try:
             return self._receive.receive_nowait()
         except trio.EndOfChannel:
-            if self._error is None:
+            if self._outcome.error is None:
                 raise
-        raise self._error
+        raise self._outcome.error
 
     def close(self) -> None:
         """Stop listening; the pump closes the response. Synchronous, idempotent."""
@@ -80,10 +90,6 @@ class EventStream(trio.abc.ReceiveChannel[ServerSentEvent]):
     async def aclose(self) -> None:
         """Like :meth:`close`, and a checkpoint."""
         await self._receive.aclose()
-
-    def _fail(self, error: BaseException) -> None:
-        """The pump's hand-over: ``error`` follows the events already sent."""
-        self._error = error
 
     def __repr__(self) -> str:
         return f"<trio_sse.EventStream {self.status_code} {self.url}>"

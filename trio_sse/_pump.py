@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Final
 
@@ -18,7 +18,7 @@ from ._errors import (
     SSEError,
     StatusError,
 )
-from ._event_stream import EventStream
+from ._event_stream import EventStream, StreamOutcome
 from ._http import (
     AsyncHTTPClient,
     AsyncHTTPResponse,
@@ -101,7 +101,8 @@ async def pump_events(
         raise ValueError(f"max_buffer_size must be 0 or more, got {max_buffer_size}")
     request_kwargs.setdefault("timeout", streaming_timeout(client))
     send, receive = trio.open_memory_channel[ServerSentEvent](max_buffer_size)
-    stream: EventStream | None = None
+    outcome = StreamOutcome()
+    started = False
     logger.debug("connecting: %s %s", method, url)
     try:
         with _as_network_errors(method, url):
@@ -111,20 +112,22 @@ async def pump_events(
                 await _check_response(response)
                 stream = EventStream(
                     receive,
+                    outcome,
                     status_code=response.status_code,
                     headers=response.headers,
                     url=str(response.url),
                 )
                 task_status.started(stream)
+                started = True
                 if response.status_code == 204:
                     logger.debug("204 No Content from %s: the stream is empty", response.url)
                 else:
                     await _forward(response, decoder, send)
     except SSEError as exc:
-        if stream is None:
+        if not started:
             raise
         logger.debug("stream failed, error handed to the consumer: %r", exc)
-        stream._fail(exc)
+        outcome.error = exc  # raised by the stream after the events already sent
     except trio.Cancelled:
         # Consumers in the cancelled scope have their Cancelled already; one outside it
         # must neither wait forever nor mistake the cut for the end.
@@ -136,7 +139,7 @@ async def pump_events(
 
 
 @contextmanager
-def _as_network_errors(method: str, url: str) -> Iterator[None]:
+def _as_network_errors(method: str, url: str) -> Generator[None, None, None]:
     """Translate the HTTP client's request errors into :class:`NetworkError`."""
     try:
         yield
