@@ -175,7 +175,12 @@ class SSEDecoder:
             self._feed_lines(text, events)  # it may hold a line over the limit: check each
             return events
         start = 0
-        if not self._at_boundary:  # finish the event begun in an earlier chunk, line by line
+        if self._at_boundary:
+            whole = _SIMPLE_EVENT.fullmatch(text)
+            if whole is not None:  # a chunk of one simple event: a token, as models send them
+                event_type, data = whole.groups()
+                return [ServerSentEvent(event_type, data, self._last_event_id, None)]
+        else:  # finish the event begun in an earlier chunk, line by line
             start = self._end_of_event(text)
             if start < 0:  # no event ends in this chunk
                 self._feed_lines(text, events)

@@ -1,0 +1,50 @@
+"""The README is part of the product: its examples run and its API table is the truth."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import trio_sse
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_public_api_is_what_the_readme_lists() -> None:
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("The public names") :]
+    table = table[: table.index("\n\n", table.index("|"))]
+    documented = set(re.findall(r"^\| `(\w+)` \|", table, flags=re.M))
+    assert documented == set(trio_sse.__all__)
+    assert trio_sse.__all__ == sorted(trio_sse.__all__, key=lambda name: (not name.isupper(), name))
+
+
+def test_every_public_name_of_ours_has_a_docstring() -> None:
+    for name in trio_sse.__all__:
+        obj = getattr(trio_sse, name)
+        if callable(obj) and obj.__module__ == "trio_sse":  # not httpx-sse's ServerSentEvent
+            assert (obj.__doc__ or "").strip(), name
+
+
+@pytest.mark.parametrize("index", range(len(python_blocks())))
+def test_readme_example_runs_as_written(index: int, tmp_path: Path) -> None:
+    script = tmp_path / f"example_{index}.py"
+    script.write_text(python_blocks()[index], encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    if index == 0:
+        assert result.stdout.splitlines() == ["greeting '' hello", "message '2' world"]
