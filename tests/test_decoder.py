@@ -253,6 +253,13 @@ class TestMaxEventSize:
         assert info.value.max_event_size == 100
         assert info.value.events == []
 
+    def test_a_line_over_the_limit_raises_however_it_is_cut(self) -> None:
+        data = b"id: 1\ndata: 0123456\n\n"  # a 13-character line, data of 7
+        for pieces in ([data], bytewise(data), [data[:16], data[16:]], [data[:12], data[12:]]):
+            decoder = SSEDecoder(max_event_size=10)
+            with pytest.raises(EventTooLargeError):
+                feed_all(pieces, decoder)
+
     def test_many_data_lines_raise(self) -> None:
         decoder = SSEDecoder(max_event_size=100)
         with pytest.raises(EventTooLargeError):
@@ -419,3 +426,29 @@ def test_agrees_with_the_reference_on_arbitrary_fields(text: str, cuts: list[int
     decoder = SSEDecoder()
     assert feed_all(cut_at(data, cuts), decoder) == reference.events
     assert (decoder.last_event_id, decoder.retry) == (reference.last_event_id, reference.retry)
+
+
+def outcome(pieces: list[bytes], max_event_size: int) -> tuple[list[tuple[object, ...]], bool]:
+    """Every event delivered (by ``feed`` or on the error), and whether the limit was hit."""
+    decoder = SSEDecoder(max_event_size=max_event_size)
+    delivered: list[tuple[object, ...]] = []
+    for piece in pieces:
+        try:
+            delivered.extend(map(as_tuple, decoder.feed(piece)))
+        except EventTooLargeError as exc:
+            delivered.extend(map(as_tuple, exc.events))
+            return delivered, True
+    return delivered, False
+
+
+@settings(max_examples=300)
+@given(
+    text=_real_stream,
+    cuts=st.lists(st.integers(min_value=0), max_size=30),
+    limit=st.integers(min_value=1, max_value=40),
+)
+def test_the_limit_does_not_depend_on_chunking(text: str, cuts: list[int], limit: int) -> None:
+    data = text.encode()
+    whole = outcome([data], limit)
+    assert outcome(cut_at(data, cuts), limit) == whole
+    assert outcome(bytewise(data), limit) == whole

@@ -277,6 +277,8 @@ class SSEDecoder:
             tail = lines.pop()  # after the last line end: "" when ``text`` ends a line
         if lines:
             if self._partial:
+                if self._partial_size + len(lines[0]) > self._max_event_size:
+                    self._fail(events)  # the line under way ends here, over the limit
                 self._partial.append(lines[0])
                 lines[0] = "".join(self._partial)
                 self._partial = []
