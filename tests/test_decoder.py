@@ -260,6 +260,14 @@ class TestMaxEventSize:
             with pytest.raises(EventTooLargeError):
                 feed_all(pieces, decoder)
 
+    def test_lines_after_the_crossing_data_line_never_take_effect(self) -> None:
+        data = b"id: 7\ndata:12345\ndata:12345\ndata:12345\nretry: 9\n\n"
+        for pieces in ([data], [data[:-1], data[-1:]], bytewise(data)):
+            decoder = SSEDecoder(max_event_size=10)
+            with pytest.raises(EventTooLargeError):
+                feed_all(pieces, decoder)
+            assert (decoder.last_event_id, decoder.retry) == ("", None)
+
     def test_many_data_lines_raise(self) -> None:
         decoder = SSEDecoder(max_event_size=100)
         with pytest.raises(EventTooLargeError):
@@ -428,17 +436,20 @@ def test_agrees_with_the_reference_on_arbitrary_fields(text: str, cuts: list[int
     assert (decoder.last_event_id, decoder.retry) == (reference.last_event_id, reference.retry)
 
 
-def outcome(pieces: list[bytes], max_event_size: int) -> tuple[list[tuple[object, ...]], bool]:
-    """Every event delivered (by ``feed`` or on the error), and whether the limit was hit."""
+def outcome(pieces: list[bytes], max_event_size: int) -> tuple[object, ...]:
+    """Every event delivered (by ``feed`` or on the error), whether the limit was hit, and
+    the state a reconnection would use: the last event ID and the retry time."""
     decoder = SSEDecoder(max_event_size=max_event_size)
     delivered: list[tuple[object, ...]] = []
+    failed = False
     for piece in pieces:
         try:
             delivered.extend(map(as_tuple, decoder.feed(piece)))
         except EventTooLargeError as exc:
             delivered.extend(map(as_tuple, exc.events))
-            return delivered, True
-    return delivered, False
+            failed = True
+            break
+    return delivered, failed, decoder.last_event_id, decoder.retry
 
 
 @settings(max_examples=300)

@@ -21,7 +21,7 @@ from trio_sse import (
     pump_events,
 )
 
-from .scripted import Drop, Pause, Script, scripted_client, sse
+from .scripted import Crash, Drop, Pause, Script, scripted_client, sse
 
 
 async def start(nursery: trio.Nursery, client: Any, **kwargs: Any) -> EventStream:
@@ -221,6 +221,29 @@ async def test_pump_cancelled_alone_closes_the_stream_for_consumers_elsewhere(
     with pytest.raises(trio.ClosedResourceError):  # not a clean EndOfChannel
         await stream.receive()
     assert seen.bodies[0].closed
+
+
+async def test_a_pump_bug_reaches_a_consumer_outside_its_nursery(nursery: trio.Nursery) -> None:
+    client, _ = scripted_client(Script([sse("a"), Crash(RuntimeError("transport bug"))]))
+
+    async def owner(*, task_status: trio.TaskStatus[EventStream]) -> None:
+        with pytest.RaisesGroup(RuntimeError):  # the bug crashes the pump's own nursery
+            async with trio.open_nursery() as pump_nursery:
+                task_status.started(await start(pump_nursery, client))
+
+    stream: EventStream = await nursery.start(owner)
+    assert (await stream.receive()).data == "a"
+    with trio.fail_after(10), pytest.raises(RuntimeError, match="transport bug"):
+        await stream.receive()  # not a hang, and not an end
+
+
+async def test_receiver_gone_while_an_oversized_event_is_reported(nursery: trio.Nursery) -> None:
+    client, seen = scripted_client(Script([sse("a", "b") + b"data: " + b"x" * 500]))
+    stream = await start(nursery, client, max_event_size=100, max_buffer_size=0)
+    assert (await stream.receive()).data == "a"
+    await stream.aclose()  # gone while "b" was waiting to be sent
+    await trio.testing.wait_all_tasks_blocked()
+    assert seen.bodies[0].closed  # and the pump ended quietly: the test's nursery is fine
 
 
 async def test_bad_arguments_fail_before_any_request(nursery: trio.Nursery) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import httpx
 import httpx2
 import pytest
@@ -9,6 +11,9 @@ import trio
 import trio.testing
 
 from trio_sse import NetworkError, StatusError, open_event_stream
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import ExceptionGroup
 
 from .scripted import Crash, Drop, Pause, Script, scripted_client, sse
 
@@ -100,6 +105,28 @@ async def test_a_bug_in_the_pump_cancels_the_block(autojump_clock: trio.testing.
     with pytest.raises(RuntimeError, match="transport bug"):
         async with open_event_stream(client, "GET", "/s"):
             await trio.sleep_forever()
+
+
+async def test_a_transport_broken_resource_error_is_not_a_receiver_gone() -> None:
+    # The pump stops quietly when its receiver leaves (BrokenResourceError on send); the
+    # same exception class raised by the body itself is a failure, never a clean end.
+    client, _ = scripted_client(
+        Script([sse("a"), Crash(trio.BrokenResourceError("transport bug")), sse("b")])
+    )
+    received: list[str] = []
+    with pytest.raises(trio.BrokenResourceError, match="transport bug"):
+        async with open_event_stream(client, "GET", "/s") as events:
+            async for event in events:
+                received.append(event.data)
+    assert received == ["a"]
+
+
+async def test_an_exception_group_from_the_block_comes_out_as_raised() -> None:
+    client, _ = scripted_client(Script([sse("a")]))
+    with pytest.RaisesGroup(ValueError, match="mine") as info:
+        async with open_event_stream(client, "GET", "/s"):
+            raise ExceptionGroup("mine", [ValueError("inner")])
+    assert info.value.message == "mine"
 
 
 async def test_block_and_pump_failing_at_once_give_a_group(

@@ -297,8 +297,6 @@ class SSEDecoder:
             self._partial_size += len(tail)
             if self._partial_size > self._max_event_size:
                 self._fail(events)
-        if self._data_size > self._max_event_size:
-            self._fail(events)
 
     def _careful_text(self, chunk: bytes) -> str:
         """Decode ``chunk`` minding the stream's edges: split characters, BOM, CR LF."""
@@ -328,8 +326,12 @@ class SSEDecoder:
     def _interpret(self, lines: list[str], events: list[ServerSentEvent]) -> None:
         """Apply complete lines to the event being built; append dispatched events.
 
-        The hot loop: the state lives in locals and is written back once.
+        The hot loop: the state lives in locals and is written back once. The data limit
+        is checked at the data line that crosses it, so no later line of the same event
+        (a ``retry``, the blank line that sets the last event ID) ever takes effect, however
+        the stream was cut.
         """
+        limit = self._max_event_size
         data = self._data
         size = self._data_size
         event_type = self._event_type
@@ -338,8 +340,6 @@ class SSEDecoder:
                 # Dispatch. The last event ID takes effect even when nothing is dispatched.
                 self._last_event_id = self._id_buffer
                 if data:
-                    if size > self._max_event_size:
-                        self._fail(events)
                     events.append(
                         ServerSentEvent(
                             event_type,
@@ -355,6 +355,8 @@ class SSEDecoder:
             elif line[:6] == "data: ":  # the most common line of all, so it goes first
                 data.append(line[6:])
                 size += len(line) - 6
+                if size > limit:
+                    self._fail(events)
             elif line[:7] == "event: ":
                 event_type = line[7:]
             else:
@@ -366,6 +368,8 @@ class SSEDecoder:
                 if name == "data":
                     data.append(value)
                     size += len(value)
+                    if size > limit:
+                        self._fail(events)
                 elif name == "event":
                     event_type = value
                 elif name == "id":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn, cast
+from typing import NoReturn
 
 import trio
 
@@ -13,31 +13,27 @@ if sys.version_info < (3, 11):
 __all__ = ["raise_single"]
 
 
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    leaves: list[BaseException] = []
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            leaves.extend(_leaves(cast("BaseExceptionGroup[BaseException]", exc)))
-        else:
-            leaves.append(exc)
-    return leaves
-
-
 def raise_single(group: BaseExceptionGroup[BaseException]) -> NoReturn:
-    """Re-raise the one exception that matters in ``group``, unwrapped.
+    """Re-raise the one exception that matters in a nursery's ``group``, unwrapped.
+
+    Only the nursery's own group is looked into, never a group one of its tasks raised:
+    that comes out as it was raised.
 
     - a KeyboardInterrupt or SystemExit wins over everything;
-    - else the single exception other than :class:`trio.Cancelled`, with its own
-      ``__context__`` and ``__cause__`` (the group is not chained onto it);
+    - else the single exception other than :class:`trio.Cancelled` (one object raised by
+      two tasks, as a pump bug reaching its consumer is, counts once), with its own
+      ``__context__`` and ``__cause__``: the group is not chained onto it;
     - else (only Cancelled) the group unchanged, for the cancel scopes above to catch;
-    - more than one other exception (the body and the pump failed at once): the group
+    - more than one other exception (the block and the pump failed at once): the group
       unchanged, since picking one would hide the other.
     """
-    leaves = _leaves(group)
-    for exc in leaves:
+    for exc in group.exceptions:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             _reraise(exc)
-    errors = [exc for exc in leaves if not isinstance(exc, trio.Cancelled)]
+    errors: list[BaseException] = []
+    for exc in group.exceptions:
+        if not isinstance(exc, trio.Cancelled) and all(exc is not seen for seen in errors):
+            errors.append(exc)
     if len(errors) == 1:
         _reraise(errors[0])
     raise group

@@ -133,6 +133,16 @@ async def pump_events(
         # must neither wait forever nor mistake the cut for the end.
         receive.close()
         raise
+    except Exception as exc:
+        # Not a stream failure but a bug (in a transport, say): it propagates through
+        # the nursery, and a consumer anywhere gets the same exception after its events.
+        if started:
+            outcome.error = exc
+            send.close()
+        raise
+    except BaseException:
+        receive.close()  # KeyboardInterrupt and the like: no consumer may wait on
+        raise
     # Closed only after the response is closed and the outcome settled, synchronously, so
     # no consumer acts on the end while this task could still be cancelled into silence.
     send.close()
@@ -156,24 +166,33 @@ async def _forward(
 ) -> None:
     """Decode the body onto ``send`` until it ends or the receiver goes away."""
     received = delivered = 0
+    async with _body_chunks(response) as chunks:
+        async for chunk in chunks:
+            received += len(chunk)
+            try:
+                events = decoder.feed(chunk)
+            except EventTooLargeError as exc:
+                if not await _deliver(send, exc.events):
+                    return  # the receiver left first: the error is nobody's now
+                logger.debug("closing %s: %s", response.url, exc)
+                raise
+            if not await _deliver(send, events):
+                logger.debug("receiver gone: closing %s", response.url)
+                return
+            delivered += len(events)
+    logger.debug("stream ended: %s (%d bytes, %d events)", response.url, received, delivered)
+
+
+async def _deliver(
+    send: trio.MemorySendChannel[ServerSentEvent], events: list[ServerSentEvent]
+) -> bool:
+    """Send ``events`` in order; ``False`` once every receiver has gone."""
     try:
-        async with _body_chunks(response) as chunks:
-            async for chunk in chunks:
-                received += len(chunk)
-                try:
-                    events = decoder.feed(chunk)
-                except EventTooLargeError as exc:
-                    for event in exc.events:
-                        await send.send(event)
-                    logger.debug("closing %s: %s", response.url, exc)
-                    raise
-                for event in events:
-                    await send.send(event)
-                delivered += len(events)
+        for event in events:
+            await send.send(event)
     except trio.BrokenResourceError:
-        logger.debug("receiver gone: closing %s", response.url)
-    else:
-        logger.debug("stream ended: %s (%d bytes, %d events)", response.url, received, delivered)
+        return False
+    return True
 
 
 @asynccontextmanager

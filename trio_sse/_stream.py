@@ -48,12 +48,18 @@ async def open_event_stream(
     cancels the pump, which closes the HTTP response in its own task; no task outlives the
     block. Arguments are those of :func:`pump_events`.
 
+    A failure of the stream (the connection broke, an event too large) is raised where the
+    events are read: by ``receive`` (and so by ``async for``), once every event decoded
+    before it has been received. A block that stops reading has stopped listening: it
+    does not hear of a failure in the part it never read.
+
     Exceptions (the ExceptionGroup policy): what comes out is never wrapped in an
-    ExceptionGroup when there is one thing to report. An error in the pump (the connection
-    broke, an event too large) cancels the block and is raised from ``async with`` as
-    itself; an exception from the block is raised as itself; cancellation from outside
-    propagates as Trio's. Only if the block and the pump fail at the same moment does a
-    ``BaseExceptionGroup`` holding both come out.
+    ExceptionGroup when there is one thing to report. An exception from the block comes
+    out as itself (a group it raises, as that group); a bug in the pump (not a stream
+    failure: a transport raising something unexpected) cancels the block and comes out as
+    itself; cancellation from outside propagates as Trio's; KeyboardInterrupt wins. Only
+    if the block and the pump fail at the same moment does a ``BaseExceptionGroup``
+    holding both come out.
     """
     pump = partial(
         pump_events,
