@@ -8,12 +8,13 @@ proportional to the chunk: a line that spans chunks is kept as a list of pieces 
 once, when its end arrives.
 
 Two paths give the same events. The line path is the specification, line by line. The
-scan is for what real servers send nearly always: from an event boundary, events of one
-``data: `` line, each optionally after one ``event: `` line. It finds them by offset in
-the chunk's text, with no list of lines and no copy but the fields themselves, and hands
-the rest of the chunk to the line path at the first event that is not of that shape.
-Pure Python cannot afford a loop iteration per line at token rates; it can afford one
-per event.
+fast path is for what real servers send nearly always: from an event boundary, events of
+one ``data: `` line, each optionally after one ``event: `` line. A chunk that is exactly
+one such event (a token, as models send them) is one ``fullmatch``; a chunk of several is
+scanned with one ``match`` per event; an unfinished event at the end of a chunk is carried
+as text (up to 4 KiB) to be scanned whole with the next one. Anything of another shape goes
+down the line path from where the fast path stopped. Pure Python cannot afford a loop
+iteration per line at token rates; it can afford one pattern match per event.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 import sys
 from codecs import utf_8_decode
 from contextlib import suppress
-from typing import Final
+from typing import Final, NoReturn
 
 from httpx_sse import ServerSentEvent
 
@@ -318,7 +319,8 @@ class SSEDecoder:
         self._careful = self._at_start or self._after_cr or bool(self._undecoded)
         return text
 
-    def _fail(self, events: list[ServerSentEvent]) -> None:
+    def _fail(self, events: list[ServerSentEvent]) -> NoReturn:
+        """Drop the stream's state and raise: ``events`` are those this chunk completed."""
         self.new_stream()
         self._failed = True
         raise EventTooLargeError(max_event_size=self._max_event_size, events=events)

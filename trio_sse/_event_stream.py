@@ -60,6 +60,8 @@ class EventStream(trio.abc.ReceiveChannel[ServerSentEvent]):
             NetworkError | EventTooLargeError: the stream failed; raised once every event
                 decoded before the failure has been received, and on every call after.
             trio.ClosedResourceError: this stream was closed, or its pump cancelled.
+            Exception: whatever unexpected exception crashed the pump (see
+                :func:`pump_events`), after the events before it.
         """
         try:
             return await self._receive.receive()

@@ -66,7 +66,7 @@ async def pump_events(
 
     ``nursery.start`` returns once the response has been checked: errors up to then are
     raised there, unwrapped. From then on the pump sends each event on the stream and
-    ends in one of four ways:
+    ends in one of five ways:
 
     - the body ends: the pump returns; the consumer receives every event, then the end;
     - the stream fails (:class:`NetworkError`, :class:`EventTooLargeError`): the pump
@@ -77,7 +77,10 @@ async def pump_events(
     - the consumer closes the stream: the pump closes the response and returns quietly;
     - the pump is cancelled (its nursery, or any scope around it): it closes the response
       in this task and the stream with it; a consumer outside the cancelled scope gets
-      :exc:`trio.ClosedResourceError` rather than a clean end.
+      :exc:`trio.ClosedResourceError` rather than a clean end;
+    - something below it fails unexpectedly (a transport bug, not a stream failure): it
+      re-raises that exception into its nursery, which cancels the consumers there; a
+      consumer elsewhere receives its events, then the same exception.
 
     Args:
         client: an ``httpx.AsyncClient`` or ``httpx2.AsyncClient``.
