@@ -65,6 +65,7 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python="3.12")
 def bench(session: nox.Session) -> None:
-    """Decoder benchmark against httpx-sse, the anthropic and openai SDKs and sseclient-py."""
+    """The benchmarks: the decoder against its peers, then the whole loopback pipeline."""
     install(session, "bench")
     session.run("python", "bench/decoder.py", *session.posargs)
+    session.run("python", "bench/pipeline.py")
