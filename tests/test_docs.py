@@ -46,5 +46,14 @@ def test_readme_example_runs_as_written(index: int, tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    if index == 0:
-        assert result.stdout.splitlines() == ["greeting '' hello", "message '2' world"]
+    expected = {
+        0: ["greeting '' hello", "message '2' world"],
+        2: [
+            "429 2 'slow down'",
+            "not a stream: application/json",
+            "network: connection refused",
+            "['ok'] then an event or line exceeded max_event_size=64 characters",
+        ],
+    }
+    if index in expected:
+        assert result.stdout.splitlines() == expected[index]
