@@ -5,6 +5,7 @@ Each test runs under a ``fail_after`` guard on Trio's clock, so a hang fails fas
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -162,3 +163,52 @@ async def test_httpx2_client_against_the_real_server(app_server: tuple[str, Serv
                 async for _ in events:
                     break
             await log.disconnected.wait()
+
+
+async def test_gzip_encoded_stream_is_decoded_as_it_arrives(
+    nursery: trio.Nursery, client: httpx.AsyncClient
+) -> None:
+    compressor = zlib.compressobj(wbits=31)  # gzip framing
+    head = SSE_HEAD.replace(b"connection: close", b"content-encoding: gzip\r\nconnection: close")
+    second_sent = trio.Event()
+    first_received = trio.Event()
+
+    async def handler(stream: trio.SocketStream) -> None:
+        await stream.send_all(
+            head + compressor.compress(b"data: one\n\n") + compressor.flush(zlib.Z_SYNC_FLUSH)
+        )
+        await first_received.wait()  # the first event must arrive before the second is sent
+        await stream.send_all(compressor.compress(b"data: two\n\n") + compressor.flush())
+        second_sent.set()
+
+    url = await serve_raw(nursery, handler)
+    with trio.fail_after(GUARD):
+        async with open_event_stream(client, "GET", url) as events:
+            received = []
+            async for event in events:
+                received.append(event.data)
+                first_received.set()
+    assert received == ["one", "two"]
+    assert second_sent.is_set()
+
+
+async def test_redirect_is_followed_when_asked(
+    app_server: tuple[str, ServerLog], nursery: trio.Nursery, client: httpx.AsyncClient
+) -> None:
+    url, _ = app_server
+
+    async def handler(stream: trio.SocketStream) -> None:
+        await stream.send_all(
+            b"HTTP/1.1 307 Temporary Redirect\r\nlocation: %s/events?n=2\r\n"
+            b"content-length: 0\r\nconnection: close\r\n\r\n" % url.encode()
+        )
+
+    old = await serve_raw(nursery, handler)
+    with trio.fail_after(GUARD):
+        with pytest.raises(StatusError) as info:  # httpx does not follow redirects by default
+            async with open_event_stream(client, "GET", old):
+                pass  # pragma: no cover
+        assert info.value.status_code == 307
+        async with open_event_stream(client, "GET", old, follow_redirects=True) as events:
+            assert events.url == f"{url}/events?n=2"
+            assert [e.id async for e in events] == ["0", "1"]
