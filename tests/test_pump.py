@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -68,14 +69,56 @@ async def test_events_in_order_then_the_channel_ends(
     assert seen.bodies[0].closed
 
 
-async def test_receive_is_a_checkpoint_and_nowait_is_not(nursery: trio.Nursery) -> None:
-    client, _ = scripted_client(Script([sse("a", "b")]))
+async def test_receive_that_waits_is_a_full_checkpoint_and_nowait_is_none(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    client, _ = scripted_client(Script([Pause(1), sse("a", "b")]))
     stream = await start(nursery, client)
     with trio.testing.assert_checkpoints():
         assert (await stream.receive()).data == "a"
     await trio.testing.wait_all_tasks_blocked()
     with trio.testing.assert_no_checkpoints():
         assert stream.receive_nowait().data == "b"
+
+
+async def test_buffered_receive_is_a_cancellation_point_and_loses_nothing(
+    nursery: trio.Nursery,
+) -> None:
+    client, _ = scripted_client(Script([sse("a", "b", "c")]))
+    stream = await start(nursery, client)
+    await trio.testing.wait_all_tasks_blocked()  # all three are buffered now
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await stream.receive()
+        pytest.fail("a cancelled receive must raise")  # pragma: no cover
+    assert scope.cancelled_caught
+    assert [e.data async for e in stream] == ["a", "b", "c"]
+
+
+async def test_a_fast_consumer_lets_sibling_tasks_run(nursery: trio.Nursery) -> None:
+    # Every event already buffered: the consumer never has to wait, yet a sibling task
+    # must get its turn at least every 64 events.
+    count = 3000
+    client, _ = scripted_client(Script([sse(*map(str, range(count)))]))
+    stream = await start(nursery, client, max_buffer_size=count)
+    await trio.testing.wait_all_tasks_blocked()
+    received: list[str] = []
+    turns: list[int] = []
+
+    async def sibling() -> None:
+        while True:
+            turns.append(len(received))
+            await trio.lowlevel.checkpoint()
+
+    nursery.start_soon(sibling)
+    async for event in stream:
+        received.append(event.data)
+    assert received == [str(i) for i in range(count)]
+    gaps = [later - earlier for earlier, later in pairwise(turns)]
+    # A schedule point every 64 receives; Trio may run the sibling before or after the
+    # consumer within a batch, so two observations can be up to twice that apart.
+    assert max(gaps) <= 2 * 64
+    assert len(turns) >= count // 128
 
 
 async def test_status_error_before_start_with_bounded_excerpt(nursery: trio.Nursery) -> None:

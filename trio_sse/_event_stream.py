@@ -9,6 +9,9 @@ from httpx_sse import ServerSentEvent
 
 __all__ = ["EventStream", "StreamOutcome"]
 
+_SCHEDULE_EVERY = 64
+"""Receives that may take a buffered event without a schedule point, before one must."""
+
 
 class StreamOutcome:
     """Shared by a pump and its stream: the error that ended the stream, if one did."""
@@ -33,7 +36,7 @@ class EventStream(trio.abc.ReceiveChannel[ServerSentEvent]):
         url: the URL that answered, after redirects.
     """
 
-    __slots__ = ("_outcome", "_receive", "headers", "status_code", "url")
+    __slots__ = ("_outcome", "_receive", "_unyielded", "headers", "status_code", "url")
 
     def __init__(
         self,
@@ -46,6 +49,7 @@ class EventStream(trio.abc.ReceiveChannel[ServerSentEvent]):
     ) -> None:
         self._receive = receive_channel
         self._outcome = outcome
+        self._unyielded = 0  # receives since the last schedule point
         self.status_code = status_code
         self.headers = headers
         self.url = url
@@ -53,7 +57,10 @@ class EventStream(trio.abc.ReceiveChannel[ServerSentEvent]):
     async def receive(self) -> ServerSentEvent:
         """Wait for the next event.
 
-        A checkpoint: it can be cancelled, and then no event is lost.
+        Always a cancellation point: cancelled, it raises before taking an event, so none
+        is lost. A schedule point when it has to wait, and otherwise once every 64 events:
+        a consumer of a fast stream still lets other tasks run, without paying a trip
+        through Trio's scheduler (several microseconds) for each event.
 
         Raises:
             trio.EndOfChannel: the stream ended cleanly and every event was received.
@@ -63,8 +70,18 @@ class EventStream(trio.abc.ReceiveChannel[ServerSentEvent]):
             Exception: whatever unexpected exception crashed the pump (see
                 :func:`pump_events`), after the events before it.
         """
+        self._unyielded += 1
+        if self._unyielded < _SCHEDULE_EVERY:  # a cancellation point, scheduling nothing
+            await trio.lowlevel.checkpoint_if_cancelled()
+        else:
+            self._unyielded = 0
+            await trio.lowlevel.checkpoint()
         try:
-            return await self._receive.receive()
+            try:
+                return self._receive.receive_nowait()
+            except trio.WouldBlock:
+                pass
+            return await self._receive.receive()  # outside that except: nothing chained
         except trio.EndOfChannel:
             if self._outcome.error is None:
                 raise

@@ -189,10 +189,17 @@ async def _forward(
 async def _deliver(
     send: trio.MemorySendChannel[ServerSentEvent], events: list[ServerSentEvent]
 ) -> bool:
-    """Send ``events`` in order; ``False`` once every receiver has gone."""
+    """Send ``events`` in order; ``False`` once every receiver has gone.
+
+    An event that fits in the buffer goes in without a schedule point (``send`` would
+    take one per event): the pump yields when its socket read or a full buffer blocks.
+    """
     try:
         for event in events:
-            await send.send(event)
+            try:
+                send.send_nowait(event)
+            except trio.WouldBlock:  # noqa: PERF203 (free on 3.11+; the buffer is full)
+                await send.send(event)
     except trio.BrokenResourceError:
         return False
     return True
