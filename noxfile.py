@@ -65,7 +65,8 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python="3.12")
 def bench(session: nox.Session) -> None:
-    """The benchmarks: the decoder against its peers, then the whole loopback pipeline."""
+    """The benchmarks: the decoder against its peers, the loopback pipeline, many streams."""
     install(session, "bench")
     session.run("python", "bench/decoder.py", *session.posargs)
     session.run("python", "bench/pipeline.py")
+    session.run("python", "bench/scale.py")
