@@ -65,8 +65,10 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python="3.12")
 def bench(session: nox.Session) -> None:
-    """The benchmarks: the decoder against its peers, the loopback pipeline, many streams."""
+    """The benchmarks: decoder, loopback pipeline, many streams, backpressure, cancellation."""
     install(session, "bench")
     session.run("python", "bench/decoder.py", *session.posargs)
     session.run("python", "bench/pipeline.py")
     session.run("python", "bench/scale.py")
+    session.run("python", "bench/backpressure.py")
+    session.run("python", "bench/cancel_latency.py")
