@@ -212,3 +212,22 @@ async def test_redirect_is_followed_when_asked(
         async with open_event_stream(client, "GET", old, follow_redirects=True) as events:
             assert events.url == f"{url}/events?n=2"
             assert [e.id async for e in events] == ["0", "1"]
+
+
+async def test_the_pool_keeps_no_connection_of_a_cancelled_stream(
+    app_server: tuple[str, ServerLog],
+) -> None:
+    url, log = app_server
+    transport = httpx.AsyncHTTPTransport()
+    pool = transport._pool  # httpx exposes no public view of its httpcore pool
+    async with httpx.AsyncClient(transport=transport) as client:
+        with trio.fail_after(GUARD):
+            async with open_event_stream(client, "GET", f"{url}/events?n=3") as events:
+                assert len([e async for e in events]) == 3
+            assert len(pool.connections) == 1  # read to the end: kept for reuse
+            with trio.CancelScope() as scope:
+                async with open_event_stream(client, "GET", f"{url}/forever") as events:
+                    async for _ in events:
+                        scope.cancel()
+            assert pool.connections == []  # cut off: closed, not returned to the pool
+            await log.disconnected.wait()
