@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import time
 
 import httpx
 import trio
+from _loopback import accept_stream, chunk, listening, server_process
 
 import trio_sse
 
@@ -33,23 +32,13 @@ def rss_mib() -> float:
 
 def serve(event_kib: int) -> None:
     """Stream events to each connection until it goes away; print the port first."""
-    event = b"data: " + b"x" * (event_kib * 1024) + b"\n\n"
-    chunk = b"%x\r\n%s\r\n" % (len(event), event)
-    head = (
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-        b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
-    )
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        print(listener.getsockname()[1], flush=True)
-        connection, _ = listener.accept()
-        with connection:
-            connection.recv(65536)
-            connection.sendall(head)
-            try:
-                while True:
-                    connection.sendall(chunk)
-            except OSError:
-                return
+    framed = chunk(b"data: " + b"x" * (event_kib * 1024) + b"\n\n")
+    with listening() as listener, accept_stream(listener) as connection:
+        try:
+            while True:
+                connection.sendall(framed)
+        except OSError:
+            return
 
 
 async def consume(url: str, limit_bytes: int, samples: list[tuple[float, int, float]]) -> None:
@@ -85,19 +74,9 @@ def main() -> None:
     if args.serve:
         serve(args.event_kib)
         return
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--event-kib", str(args.event_kib)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     samples: list[tuple[float, int, float]] = []
-    try:
-        assert server.stdout is not None
-        url = f"http://127.0.0.1:{int(server.stdout.readline())}/stream"
+    with server_process(__file__, "--event-kib", str(args.event_kib)) as (url, _):
         trio.run(consume, url, int(args.gigabytes * 2**30), samples)
-    finally:
-        server.kill()
-        server.wait()
     print(
         f"Python {sys.version.split()[0]}, {args.event_kib} KiB events, consumer 1 ms per event, "
         f"buffer {trio_sse.DEFAULT_MAX_BUFFER_SIZE} events"

@@ -13,42 +13,32 @@ from __future__ import annotations
 
 import argparse
 import select
-import socket
 import statistics
-import subprocess
 import sys
 import time
 
 import httpx
 import trio
+from _loopback import accept_stream, chunk, listening, server_process
 
 import trio_sse
 
 
 def serve() -> None:
     """One connection after another; print the port, then each disconnect's time."""
-    head = (
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-        b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
-    )
-    event = b"data: tick\n\n"
-    chunk = b"%x\r\n%s\r\n" % (len(event), event)
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        print(listener.getsockname()[1], flush=True)
+    tick = chunk(b"data: tick\n\n")
+    with listening() as listener:
         while True:
-            connection, _ = listener.accept()
-            with connection:
-                connection.recv(65536)
-                connection.sendall(head)
+            with accept_stream(listener) as connection:
                 try:
                     while True:
-                        connection.sendall(chunk)
+                        connection.sendall(tick)
                         readable, _, _ = select.select([connection], [], [], 0.001)
                         if readable and not connection.recv(65536):
                             break
                 except OSError:
                     pass
-                print(repr(time.time()), flush=True)
+            print(repr(time.time()), flush=True)
 
 
 async def cancel_once(client: httpx.AsyncClient, url: str) -> float:
@@ -71,26 +61,19 @@ def main() -> None:
     if args.serve:
         serve()
         return
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
-    )
     latencies: list[float] = []
-    try:
+    with server_process(__file__) as (url, server):
         assert server.stdout is not None
-        url = f"http://127.0.0.1:{int(server.stdout.readline())}/stream"
+        reports = server.stdout
 
         async def run() -> None:
             async with httpx.AsyncClient(timeout=None) as client:
                 for _ in range(args.runs):
                     cancelled_at = await cancel_once(client, url)
-                    assert server.stdout is not None
-                    seen_at = float(await trio.to_thread.run_sync(server.stdout.readline))
+                    seen_at = float(await trio.to_thread.run_sync(reports.readline))
                     latencies.append(seen_at - cancelled_at)
 
         trio.run(run)
-    finally:
-        server.kill()
-        server.wait()
     median = statistics.median(latencies) * 1e3
     print(f"Python {sys.version.split()[0]}, {args.runs} runs: cancel() to the server seeing EOF")
     print(f"  median {median:.2f} ms, worst {max(latencies) * 1e3:.2f} ms")

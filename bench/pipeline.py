@@ -16,18 +16,21 @@ consumer and the anthropic SDK's own stream.
 from __future__ import annotations
 
 import argparse
-import json
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
 
 import httpx
-import httpx_sse
 import trio
-
-import trio_sse
+from _loopback import (
+    accept_stream,
+    chunk,
+    consume_httpx_sse,
+    consume_trio_sse,
+    listening,
+    server_process,
+    token_event,
+)
 
 Consumer = Callable[[httpx.AsyncClient, str], Awaitable[int]]
 
@@ -37,38 +40,16 @@ Consumer = Callable[[httpx.AsyncClient, str], Awaitable[int]]
 
 def body(count: int) -> bytes:
     """``count`` events, each its own HTTP chunk, then the last chunk."""
-    chunks = []
-    for i in range(count):
-        payload = {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "text_delta", "text": f" token{i % 100}"},
-        }
-        event = f"event: content_block_delta\ndata: {json.dumps(payload)}\n\n".encode()
-        chunks.append(b"%x\r\n%s\r\n" % (len(event), event))
-    chunks.append(b"0\r\n\r\n")
-    return b"".join(chunks)
+    return b"".join(chunk(token_event(i)) for i in range(count)) + b"0\r\n\r\n"
 
 
 def serve(count: int) -> None:
     """Answer each connection on 127.0.0.1 with the whole stream; print the port first."""
-    payload = (
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-        b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n" + body(count)
-    )
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        print(listener.getsockname()[1], flush=True)
+    payload = body(count)
+    with listening() as listener:
         while True:
-            connection, _ = listener.accept()
-            with connection:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    data = connection.recv(65536)
-                    if not data:
-                        break
-                    head += data
-                else:
-                    connection.sendall(payload)
+            with accept_stream(listener) as connection:
+                connection.sendall(payload)
 
 
 # -- the consumers ------------------------------------------------------------------------
@@ -82,28 +63,10 @@ async def raw_httpx(client: httpx.AsyncClient, url: str) -> int:
     return size
 
 
-async def httpx_sse_consumer(client: httpx.AsyncClient, url: str) -> int:
-    count = 0
-    async with httpx_sse.aconnect_sse(client, "GET", url) as source:
-        async for event in source.aiter_sse():
-            json.loads(event.data)
-            count += 1
-    return count
-
-
-async def trio_sse_consumer(client: httpx.AsyncClient, url: str) -> int:
-    count = 0
-    async with trio_sse.open_event_stream(client, "GET", url) as events:
-        async for event in events:
-            json.loads(event.data)
-            count += 1
-    return count
-
-
 CONSUMERS: dict[str, Consumer] = {
     "(a) raw httpx aiter_bytes": raw_httpx,
-    "(b) httpx-sse aiter_sse": httpx_sse_consumer,
-    "(c) trio-sse open_event_stream": trio_sse_consumer,
+    "(b) httpx-sse aiter_sse": consume_httpx_sse,
+    "(c) trio-sse open_event_stream": consume_trio_sse,
 }
 
 
@@ -129,18 +92,8 @@ def main() -> None:
     if args.serve:
         serve(args.events)
         return
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--events", str(args.events)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline())
-        best = trio.run(run, f"http://127.0.0.1:{port}/stream", args.events, args.rounds)
-    finally:
-        server.kill()
-        server.wait()
+    with server_process(__file__, "--events", str(args.events)) as (url, _):
+        best = trio.run(run, url, args.events, args.rounds)
     floor = best["(a) raw httpx aiter_bytes"]
     print(f"Python {sys.version.split()[0]}, {args.events:,} events, best of {args.rounds} rounds")
     print(f"  {'consumer':<34}{'µs/event':>10}{'events/s':>12}{'x floor':>9}")

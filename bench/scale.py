@@ -21,19 +21,14 @@ import sys
 import time
 
 import httpx
-import httpx_sse
 import trio
-from pipeline import body  # a sibling script: bench/ is on sys.path when run
-
-import trio_sse
+from _loopback import SSE_HEAD, consume_httpx_sse, consume_trio_sse, server_process
+from pipeline import body
 
 
 def serve(count: int) -> None:
     """A thread per connection on 127.0.0.1; print the port first."""
-    payload = (
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-        b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n" + body(count)
-    )
+    payload = SSE_HEAD + body(count)
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
@@ -52,25 +47,7 @@ def serve(count: int) -> None:
         server.serve_forever()
 
 
-async def trio_sse_stream(client: httpx.AsyncClient, url: str) -> int:
-    count = 0
-    async with trio_sse.open_event_stream(client, "GET", url) as events:
-        async for event in events:
-            json.loads(event.data)
-            count += 1
-    return count
-
-
-async def httpx_sse_stream(client: httpx.AsyncClient, url: str) -> int:
-    count = 0
-    async with httpx_sse.aconnect_sse(client, "GET", url) as source:
-        async for event in source.aiter_sse():
-            json.loads(event.data)
-            count += 1
-    return count
-
-
-CONTENDERS = {"trio-sse": trio_sse_stream, "httpx-sse": httpx_sse_stream}
+CONTENDERS = {"trio-sse": consume_trio_sse, "httpx-sse": consume_httpx_sse}
 
 
 async def run_streams(name: str, url: str, streams: int) -> int:
@@ -115,15 +92,8 @@ def main() -> None:
     if args.contender:
         contender(args.contender, args.url, args.streams, args.events)
         return
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--events", str(args.events)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     results: dict[str, list[dict[str, float]]] = {name: [] for name in CONTENDERS}
-    try:
-        assert server.stdout is not None
-        url = f"http://127.0.0.1:{int(server.stdout.readline())}/stream"
+    with server_process(__file__, "--events", str(args.events)) as (url, _):
         for _ in range(args.rounds):
             for name in CONTENDERS:
                 out = subprocess.run(
@@ -132,9 +102,6 @@ def main() -> None:
                     capture_output=True, text=True, check=True,
                 )  # fmt: skip
                 results[name].append(json.loads(out.stdout))
-    finally:
-        server.kill()
-        server.wait()
     total = args.streams * args.events
     print(
         f"Python {sys.version.split()[0]}, {args.streams:,} concurrent streams x {args.events} "

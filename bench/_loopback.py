@@ -1,0 +1,89 @@
+"""What the benchmarks share: HTTP framing, a server in a child process, the consumers.
+
+Each benchmark runs its server in a separate process (``python bench/X.py --serve ...``),
+so the server's work never competes with the client's in one interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import httpx_sse
+
+import trio_sse
+
+SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+    b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+)
+
+
+def chunk(event: bytes) -> bytes:
+    """``event`` as one HTTP/1.1 chunk."""
+    return b"%x\r\n%s\r\n" % (len(event), event)
+
+
+def token_event(i: int) -> bytes:
+    """An Anthropic-shaped text delta."""
+    payload = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": f" token{i % 100}"},
+    }
+    return f"event: content_block_delta\ndata: {json.dumps(payload)}\n\n".encode()
+
+
+@contextmanager
+def listening() -> Iterator[socket.socket]:
+    """A server socket on 127.0.0.1, a free port, which it prints for the parent to read."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        print(listener.getsockname()[1], flush=True)
+        yield listener
+
+
+def accept_stream(listener: socket.socket) -> socket.socket:
+    """The next connection, its request read (one recv is enough for a GET), the head sent."""
+    connection, _ = listener.accept()
+    connection.recv(65536)
+    connection.sendall(SSE_HEAD)
+    return connection
+
+
+@contextmanager
+def server_process(script: str, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Run ``script --serve *args``; yield its URL (from the port it prints) and the process."""
+    server = subprocess.Popen(
+        [sys.executable, script, "--serve", *args], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        yield f"http://127.0.0.1:{int(server.stdout.readline())}/stream", server
+    finally:
+        server.kill()
+        server.wait()
+
+
+async def consume_httpx_sse(client: httpx.AsyncClient, url: str) -> int:
+    """httpx-sse's ``aiter_sse``, every event JSON-decoded; returns the count."""
+    count = 0
+    async with httpx_sse.aconnect_sse(client, "GET", url) as source:
+        async for event in source.aiter_sse():
+            json.loads(event.data)
+            count += 1
+    return count
+
+
+async def consume_trio_sse(client: httpx.AsyncClient, url: str) -> int:
+    """trio-sse's ``open_event_stream``, every event JSON-decoded; returns the count."""
+    count = 0
+    async with trio_sse.open_event_stream(client, "GET", url) as events:
+        async for event in events:
+            json.loads(event.data)
+            count += 1
+    return count
