@@ -169,7 +169,9 @@ class SSEDecoder:
         events: list[ServerSentEvent] = []
         if "\r" in text:
             if self._at_boundary and len(text) <= self._max_event_size:
-                self._feed_crlf(text, events)
+                start = self._scan(text, 0, _SIMPLE_EVENT_CRLF, events)
+                if start < len(text):
+                    self._carry_or_feed(text[start:], events)
                 return events
             text = self._lf_only(text)
         if len(text) > self._max_event_size:
@@ -189,22 +191,18 @@ class SSEDecoder:
             self._feed_lines(text[:start], events)
         start = self._scan(text, start, _SIMPLE_EVENT, events)
         if start < len(text):
-            rest = text[start:]
-            if len(rest) <= self._carry_limit and "\n\n" not in rest and "retry" not in rest:
-                # An event under way, at a boundary: kept as text, so that the next chunk
-                # scans it whole instead of sending the seam down the line path. (Of its
-                # lines only a retry field acts before the blank line: those go line by line.)
-                self._carry = rest
-            else:
-                self._feed_lines(rest, events)
+            self._carry_or_feed(text[start:], events)
         return events
 
-    def _feed_crlf(self, text: str, events: list[ServerSentEvent]) -> None:
-        """Text with CRs, from a boundary: scan it as CR LF, the rest line by line."""
-        start = self._scan(text, 0, _SIMPLE_EVENT_CRLF, events)
-        if start == len(text):
-            return
-        rest = text[start:]
+    def _carry_or_feed(self, rest: str, events: list[ServerSentEvent]) -> None:
+        """What follows the scanned events, from a boundary: carry it or read its lines.
+
+        While it holds no blank line (no event ends in it yet) and is short, it is kept as
+        text, so that the next chunk scans it whole instead of sending the seam down the
+        line path. Of its lines only a retry field acts before the blank line: text that
+        may hold one goes line by line. A blank line is two line ends in a row, in any
+        mix of CR, LF and CR LF, or one at the start.
+        """
         if len(rest) <= self._carry_limit and not (
             rest[0] in "\r\n"
             or "\n\n" in rest
@@ -212,9 +210,9 @@ class SSEDecoder:
             or "\r\r" in rest
             or "retry" in rest
         ):
-            self._carry = rest  # no blank line in it: no event ends there yet
+            self._carry = rest
         else:
-            self._feed_lines(self._lf_only(rest), events)
+            self._feed_lines(self._lf_only(rest) if "\r" in rest else rest, events)
 
     def _lf_only(self, text: str) -> str:
         """CR LF and lone CR made LF, for the line path; a final CR is a line end now."""
