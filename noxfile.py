@@ -72,3 +72,10 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/scale.py")
     session.run("python", "bench/backpressure.py")
     session.run("python", "bench/cancel_latency.py")
+
+
+@nox.session(python="3.12")
+def soak(session: nox.Session) -> None:
+    """Reconnection soak, a server dropping connections: ``nox -s soak -- --minutes 10``."""
+    install(session)
+    session.run("python", "bench/soak.py", *session.posargs)

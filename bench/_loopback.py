@@ -80,9 +80,12 @@ async def consume_httpx_sse(client: httpx.AsyncClient, url: str) -> int:
 
 
 async def consume_trio_sse(client: httpx.AsyncClient, url: str) -> int:
-    """trio-sse's ``open_event_stream``, every event JSON-decoded; returns the count."""
+    """trio-sse's ``open_event_stream``, every event JSON-decoded; returns the count.
+
+    One response, as httpx-sse reads it: no reconnecting when the body ends.
+    """
     count = 0
-    async with trio_sse.open_event_stream(client, "GET", url) as events:
+    async with trio_sse.open_event_stream(client, "GET", url, reconnect=False) as events:
         async for event in events:
             json.loads(event.data)
             count += 1

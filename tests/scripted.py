@@ -77,17 +77,22 @@ class Script:
 
 
 class Recorder:
-    """Requests seen and bodies served by a scripted client."""
+    """Requests seen (and when, on Trio's clock) and bodies served by a scripted client."""
 
     def __init__(self) -> None:
         self.requests: list[Any] = []
+        self.times: list[float] = []
         self.bodies: list[ScriptedBody] = []
 
 
 def scripted_client(
     *scripts: Script, module: ModuleType = httpx, **client_kwargs: Any
 ) -> tuple[Any, Recorder]:
-    """An AsyncClient of ``module`` whose n-th request is answered by the n-th script."""
+    """An AsyncClient of ``module`` whose n-th request is answered by the n-th script.
+
+    Once the scripts run out, every request is answered 204 No Content: the way a server
+    tells an EventSource client to stop reconnecting.
+    """
     recorder = Recorder()
     remaining = iter(scripts)
 
@@ -98,7 +103,8 @@ def scripted_client(
         async def handle_async_request(self, request: Any) -> Any:
             await trio.lowlevel.checkpoint()
             recorder.requests.append(request)
-            script = next(remaining)
+            recorder.times.append(trio.current_time())
+            script = next(remaining, Script(status=204, headers={}))
             body = Body(iter(script.body), module)
             recorder.bodies.append(body)
             return module.Response(script.status, headers=script.headers, stream=body)

@@ -47,13 +47,15 @@ def test_readme_example_runs_as_written(index: int, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     expected = {
-        0: ["greeting '' hello", "message '2' world"],
+        0: ["greeting '' hello", "message '2' world", "2 requests"],
         2: [
             "429 2 'slow down'",
             "not a stream: application/json",
             "network: connection refused",
             "['ok'] then an event or line exceeded max_event_size=64 characters",
+            "3 attempts; the last: NetworkError",
         ],
+        3: ["['hi']", "2 1 StatusError"],
     }
     if index in expected:
         assert result.stdout.splitlines() == expected[index]

@@ -25,8 +25,10 @@ from trio_sse import (
 from .scripted import Crash, Drop, Pause, Script, scripted_client, sse
 
 
-async def start(nursery: trio.Nursery, client: Any, **kwargs: Any) -> EventStream:
-    stream: EventStream = await nursery.start(partial(pump_events, client, "GET", "/s", **kwargs))
+async def start(
+    nursery: trio.Nursery, client: Any, method: str = "GET", **kwargs: Any
+) -> EventStream:
+    stream: EventStream = await nursery.start(partial(pump_events, client, method, "/s", **kwargs))
     return stream
 
 
@@ -127,7 +129,7 @@ async def test_status_error_before_start_with_bounded_excerpt(nursery: trio.Nurs
         Script(body, status=503, headers={"content-type": "text/plain", "retry-after": "5"})
     )
     with pytest.raises(StatusError) as info:
-        await start(nursery, client)
+        await start(nursery, client, retry=None)
     error = info.value
     assert (error.status_code, error.url, error.headers["retry-after"]) == (
         503,
@@ -143,7 +145,7 @@ async def test_status_error_before_start_with_bounded_excerpt(nursery: trio.Nurs
 async def test_every_non_2xx_is_a_status_error(nursery: trio.Nursery, status: int) -> None:
     client, _ = scripted_client(Script([b"nope"], status=status))
     with pytest.raises(StatusError, match=str(status)) as info:
-        await start(nursery, client)
+        await start(nursery, client, retry=None)
     assert info.value.body == "nope"
 
 
@@ -183,7 +185,7 @@ async def test_drop_mid_stream_raises_network_error_after_earlier_events(
     clean_end = False
     with pytest.RaisesGroup(pytest.RaisesExc(NetworkError, match="ReadError")) as info:
         async with trio.open_nursery() as nursery:
-            stream = await start(nursery, client)
+            stream = await start(nursery, client, "POST")
             async for event in stream:
                 received.append(event.data)
             clean_end = True
@@ -199,7 +201,7 @@ async def test_connect_error_is_a_network_error_at_start(nursery: trio.Nursery) 
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(refuse), base_url="http://test")
     with pytest.raises(NetworkError, match="ConnectError") as info:
-        await start(nursery, client)
+        await start(nursery, client, retry=None)
     assert isinstance(info.value.__cause__, httpx.ConnectError)
 
 
@@ -301,13 +303,12 @@ async def test_bad_arguments_fail_before_any_request(nursery: trio.Nursery) -> N
 async def test_debug_logging(nursery: trio.Nursery, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="trio_sse")
     client, _ = scripted_client(Script([sse("a", "b")]))
-    stream = await start(nursery, client)
+    stream = await start(nursery, client, "POST")
     assert len([e async for e in stream]) == 2
     await trio.testing.wait_all_tasks_blocked()
     messages = [r.getMessage() for r in caplog.records if r.name == "trio_sse"]
-    assert messages[0] == "connecting: GET /s"
-    assert "stream ended: http://test/s (" in messages[-1]
-    assert "2 events" in messages[-1]
+    assert messages[0] == "connecting: POST /s (attempt 1)"
+    assert messages[-1] == "body ended: http://test/s (2 events so far)"
 
 
 def test_public_names_belong_to_trio_sse() -> None:

@@ -31,12 +31,16 @@ async def test_chunked_stream_with_ids_and_headers(
 ) -> None:
     url, log = app_server
     with trio.fail_after(GUARD):
-        async with open_event_stream(client, "GET", f"{url}/events?n=20") as events:
+        async with open_event_stream(client, "GET", f"{url}/events?n=20&retry=1") as events:
             assert events.headers.get("transfer-encoding") == "chunked"
             received = [(e.event, e.id, e.data) async for e in events]
+            assert events.status_code == 204  # a GET reconnects until the server says "done"
     assert received == [("tick", str(i), f"{i}:") for i in range(20)]
-    assert log.request_headers["accept"] == "text/event-stream"
-    assert log.request_headers["cache-control"] == "no-store"
+    first, second = log.requests
+    assert first["accept"] == second["accept"] == "text/event-stream"
+    assert first["cache-control"] == "no-store"
+    assert "last-event-id" not in first
+    assert second["last-event-id"] == "19"
     assert log.finished == 1
 
 
@@ -73,7 +77,7 @@ async def test_stalled_server_is_not_a_timeout(app_server: tuple[str, ServerLog]
     with trio.fail_after(GUARD):
         async with (
             httpx.AsyncClient(timeout=0.05) as client,
-            open_event_stream(client, "GET", f"{url}/events?n=2&delay=0.3") as events,
+            open_event_stream(client, "GET", f"{url}/events?n=2&delay=0.3&retry=1") as events,
         ):
             assert [e.id async for e in events] == ["0", "1"]
 
@@ -85,7 +89,7 @@ async def test_slow_consumer_gets_everything_in_order(
     received: list[str] = []
     with trio.fail_after(GUARD):
         async with open_event_stream(
-            client, "GET", f"{url}/events?n=40&size=2000", max_buffer_size=2
+            client, "GET", f"{url}/events?n=40&size=2000", max_buffer_size=2, reconnect=False
         ) as events:
             async for event in events:
                 await trio.sleep(0.005)
@@ -99,7 +103,7 @@ async def test_status_and_content_type_errors(
     url, _ = app_server
     with trio.fail_after(GUARD):
         with pytest.raises(StatusError) as status:
-            async with open_event_stream(client, "GET", f"{url}/status/429"):
+            async with open_event_stream(client, "GET", f"{url}/status/429", retry=None):
                 pass  # pragma: no cover
         with pytest.raises(ContentTypeError) as content_type:
             async with open_event_stream(client, "GET", f"{url}/json"):
@@ -115,7 +119,7 @@ async def test_connection_refused_is_a_network_error(client: httpx.AsyncClient) 
         await sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with trio.fail_after(GUARD), pytest.raises(NetworkError, match="ConnectError"):
-        async with open_event_stream(client, "GET", f"http://127.0.0.1:{port}/"):
+        async with open_event_stream(client, "GET", f"http://127.0.0.1:{port}/", retry=None):
             pass  # pragma: no cover
 
 
@@ -129,7 +133,7 @@ async def test_connection_closed_mid_event_discards_the_partial_event(
 
     url = await serve_raw(nursery, handler)
     with trio.fail_after(GUARD):
-        async with open_event_stream(client, "GET", url) as events:
+        async with open_event_stream(client, "GET", url, reconnect=False) as events:
             assert [(e.id, e.data) async for e in events] == [("1", "whole")]
 
 
@@ -145,7 +149,7 @@ async def test_chunked_body_cut_mid_event_is_a_network_error(
     url = await serve_raw(nursery, handler)
     received: list[str] = []
     with trio.fail_after(GUARD), pytest.raises(NetworkError) as info:
-        async with open_event_stream(client, "GET", url) as events:
+        async with open_event_stream(client, "GET", url, reconnect=False) as events:
             async for event in events:
                 received.append(event.data)
     assert received == ["whole"]
@@ -156,7 +160,7 @@ async def test_httpx2_client_against_the_real_server(app_server: tuple[str, Serv
     url, log = app_server
     with trio.fail_after(GUARD):
         async with httpx2.AsyncClient() as client:
-            async with open_event_stream(client, "GET", f"{url}/events?n=5") as events:
+            async with open_event_stream(client, "GET", f"{url}/events?n=5&retry=1") as events:
                 assert [e.id async for e in events] == ["0", "1", "2", "3", "4"]
             assert not log.disconnected.is_set()
             async with open_event_stream(client, "GET", f"{url}/forever") as events:
@@ -183,7 +187,7 @@ async def test_gzip_encoded_stream_is_decoded_as_it_arrives(
 
     url = await serve_raw(nursery, handler)
     with trio.fail_after(GUARD):
-        async with open_event_stream(client, "GET", url) as events:
+        async with open_event_stream(client, "GET", url, reconnect=False) as events:
             received = []
             async for event in events:
                 received.append(event.data)
@@ -209,7 +213,9 @@ async def test_redirect_is_followed_when_asked(
             async with open_event_stream(client, "GET", old):
                 pass  # pragma: no cover
         assert info.value.status_code == 307
-        async with open_event_stream(client, "GET", old, follow_redirects=True) as events:
+        async with open_event_stream(
+            client, "GET", old, follow_redirects=True, reconnect=False
+        ) as events:
             assert events.url == f"{url}/events?n=2"
             assert [e.id async for e in events] == ["0", "1"]
 
@@ -222,7 +228,9 @@ async def test_the_pool_keeps_no_connection_of_a_cancelled_stream(
     pool = transport._pool  # httpx exposes no public view of its httpcore pool
     async with httpx.AsyncClient(transport=transport) as client:
         with trio.fail_after(GUARD):
-            async with open_event_stream(client, "GET", f"{url}/events?n=3") as events:
+            async with open_event_stream(
+                client, "GET", f"{url}/events?n=3", reconnect=False
+            ) as events:
                 assert len([e async for e in events]) == 3
             assert len(pool.connections) == 1  # read to the end: kept for reuse
             with trio.CancelScope() as scope:

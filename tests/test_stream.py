@@ -55,7 +55,7 @@ async def test_pump_error_cancels_the_block_and_comes_out_unwrapped(
     received: list[str] = []
     reached_after_loop = False
     with pytest.raises(NetworkError) as info:
-        async with open_event_stream(client, "GET", "/s") as events:
+        async with open_event_stream(client, "POST", "/s") as events:
             async for event in events:
                 received.append(event.data)
             reached_after_loop = True
@@ -153,11 +153,11 @@ async def test_httpx2_client_works_the_same(autojump_clock: trio.testing.MockClo
     client, seen = scripted_client(
         Script([sse("a"), Pause(1), sse("b")]), Script([sse("c"), Drop()]), module=httpx2
     )
-    async with open_event_stream(client, "GET", "/s") as events:
+    async with open_event_stream(client, "GET", "/s", reconnect=False) as events:
         assert [e.data async for e in events] == ["a", "b"]
     assert seen.requests[0].extensions["timeout"]["read"] is None
     with pytest.raises(NetworkError) as info:
-        async with open_event_stream(client, "GET", "/s") as events:
+        async with open_event_stream(client, "GET", "/s", reconnect=False) as events:
             assert [e.data async for e in events] == ["c"]
     assert isinstance(info.value.__cause__, httpx2.ReadError)
 

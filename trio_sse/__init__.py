@@ -10,37 +10,51 @@ Events are :class:`httpx_sse.ServerSentEvent` objects; errors derive from
 :class:`SSEError` (itself an :class:`httpx_sse.SSEError`).
 """
 
+from types import FunctionType
+
 from httpx_sse import ServerSentEvent as ServerSentEvent
 
 from ._decoder import DEFAULT_MAX_EVENT_SIZE as DEFAULT_MAX_EVENT_SIZE
 from ._decoder import SSEDecoder as SSEDecoder
 from ._errors import ContentTypeError as ContentTypeError
 from ._errors import EventTooLargeError as EventTooLargeError
+from ._errors import IdleTimeoutError as IdleTimeoutError
 from ._errors import NetworkError as NetworkError
 from ._errors import ResponseError as ResponseError
+from ._errors import RetriesExhaustedError as RetriesExhaustedError
 from ._errors import SSEError as SSEError
 from ._errors import StatusError as StatusError
 from ._event_stream import EventStream as EventStream
+from ._event_stream import StreamStatistics as StreamStatistics
 from ._http import AsyncHTTPClient as AsyncHTTPClient
 from ._http import AsyncHTTPResponse as AsyncHTTPResponse
 from ._pump import DEFAULT_MAX_BUFFER_SIZE as DEFAULT_MAX_BUFFER_SIZE
+from ._pump import DEFAULT_RETRY_POLICY as DEFAULT_RETRY_POLICY
 from ._pump import pump_events as pump_events
+from ._retry import DEFAULT_RETRY_STATUSES as DEFAULT_RETRY_STATUSES
+from ._retry import RetryPolicy as RetryPolicy
 from ._stream import open_event_stream as open_event_stream
 
 __all__ = [
     "DEFAULT_MAX_BUFFER_SIZE",
     "DEFAULT_MAX_EVENT_SIZE",
+    "DEFAULT_RETRY_POLICY",
+    "DEFAULT_RETRY_STATUSES",
     "AsyncHTTPClient",
     "AsyncHTTPResponse",
     "ContentTypeError",
     "EventStream",
     "EventTooLargeError",
+    "IdleTimeoutError",
     "NetworkError",
     "ResponseError",
+    "RetriesExhaustedError",
+    "RetryPolicy",
     "SSEDecoder",
     "SSEError",
     "ServerSentEvent",
     "StatusError",
+    "StreamStatistics",
     "open_event_stream",
     "pump_events",
 ]
@@ -53,7 +67,7 @@ def _claim_public_names() -> None:
     namespace = globals()
     for name in __all__:
         obj = namespace[name]
-        if getattr(obj, "__module__", "").startswith("trio_sse."):
+        if isinstance(obj, type | FunctionType) and obj.__module__.startswith("trio_sse."):
             obj.__module__ = __name__
 
 

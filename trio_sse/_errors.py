@@ -9,8 +9,11 @@
             │   ├── StatusError          a status other than 2xx (carries a body excerpt)
             │   └── ContentTypeError     a 2xx whose Content-Type is not text/event-stream
             ├── EventTooLargeError   an event or line beyond ``max_event_size``
-            └── NetworkError         the HTTP exchange failed (connect, send, receive, decode);
-                                     the httpx / httpx2 exception is ``__cause__``
+            ├── NetworkError         the HTTP exchange failed (connect, send, receive, decode);
+            │   │                    the httpx / httpx2 exception is ``__cause__``
+            │   └── IdleTimeoutError     no byte arrived for ``idle_timeout`` seconds
+            └── RetriesExhaustedError    the retry policy gave up; the last failure is
+                                         ``last_error`` (and ``__cause__``)
 
 Every exception keeps what a caller needs to decide what to do next, and survives
 :func:`copy.copy` and :mod:`pickle` (the ``__cause__`` chain is not pickled, as always).
@@ -26,8 +29,10 @@ import httpx_sse
 __all__ = [
     "ContentTypeError",
     "EventTooLargeError",
+    "IdleTimeoutError",
     "NetworkError",
     "ResponseError",
+    "RetriesExhaustedError",
     "SSEError",
     "StatusError",
 ]
@@ -130,3 +135,34 @@ class NetworkError(SSEError):
     The exception from httpx (or httpx2) is chained as ``__cause__``; its message and
     class name are in this one's message.
     """
+
+
+class IdleTimeoutError(NetworkError):
+    """No byte at all (not even a comment) arrived for ``idle_timeout`` seconds.
+
+    The connection is treated as dropped: the stream's retry policy decides what follows.
+
+    Attributes:
+        idle_timeout: the limit, in seconds.
+    """
+
+    def __init__(self, *, idle_timeout: float, url: str) -> None:
+        super().__init__(f"{url}: no data for {idle_timeout:g} s")
+        self.idle_timeout = idle_timeout
+
+
+class RetriesExhaustedError(SSEError):
+    """The retry policy gave up: too many attempts in a row failed.
+
+    Attributes:
+        attempts: the attempts in a row that failed (the first one included).
+        last_error: the last failure (:class:`NetworkError`, :class:`StatusError`, or
+            ``None`` when the server just kept ending the stream without an event); also
+            chained as ``__cause__``.
+    """
+
+    def __init__(self, *, attempts: int, last_error: SSEError | None) -> None:
+        reason = "the stream ended without an event" if last_error is None else str(last_error)
+        super().__init__(f"gave up after {attempts} attempts in a row; the last: {reason}")
+        self.attempts = attempts
+        self.last_error = last_error

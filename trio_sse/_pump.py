@@ -1,10 +1,15 @@
-"""The pump: one task that reads a response, decodes it and sends events on a channel."""
+"""The pump: one task that reads a response, decodes it and sends events on a channel.
+
+It also reconnects: a loop of connection attempts around one decoder, so the last
+event ID and the server's ``retry`` survive a dropped connection.
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Generator
-from contextlib import asynccontextmanager, contextmanager
+import math
+from collections.abc import Mapping
 from typing import Any, Final
 
 import trio
@@ -12,23 +17,25 @@ from httpx_sse import ServerSentEvent
 
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
 from ._errors import (
-    ContentTypeError,
     EventTooLargeError,
+    IdleTimeoutError,
     NetworkError,
+    RetriesExhaustedError,
     SSEError,
     StatusError,
 )
-from ._event_stream import EventStream, StreamOutcome
+from ._event_stream import EventStream, StreamState
 from ._http import (
     AsyncHTTPClient,
     AsyncHTTPResponse,
     HeadersInput,
-    request_errors,
     sse_request_headers,
     streaming_timeout,
 )
+from ._response import as_network_errors, body_chunks, check_response
+from ._retry import RetryPolicy, retry_after
 
-__all__ = ["DEFAULT_MAX_BUFFER_SIZE", "pump_events"]
+__all__ = ["DEFAULT_MAX_BUFFER_SIZE", "DEFAULT_RETRY_POLICY", "pump_events"]
 
 logger: Final = logging.getLogger("trio_sse")
 
@@ -39,7 +46,17 @@ With the default ``max_event_size`` this bounds a slow consumer's backlog; beyon
 the pump stops reading, TCP's window fills and the server is slowed down instead.
 """
 
-_BODY_EXCERPT_BYTES: Final = 2048
+DEFAULT_RETRY_POLICY: Final = RetryPolicy()
+"""The policy a stream uses unless given another (``retry=None`` for none)."""
+
+
+class _End(enum.Enum):
+    """How one connection ended without an error."""
+
+    FINISHED = "the body ended"
+    DROPPED = "the body ended, and the stream reconnects"
+    NO_CONTENT = "204 No Content"
+    ABANDONED = "the consumer stopped listening"
 
 
 async def pump_events(
@@ -48,6 +65,9 @@ async def pump_events(
     url: str,
     *,
     headers: HeadersInput = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY_POLICY,
+    reconnect: bool | None = None,
+    idle_timeout: float | None = None,
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     task_status: trio.TaskStatus[EventStream] = trio.TASK_STATUS_IGNORED,
@@ -64,20 +84,31 @@ async def pump_events(
     ``Accept: text/event-stream`` and ``Cache-Control: no-store`` unless ``headers`` sets
     them, and no read timeout unless ``timeout=`` is given: bound time with a cancel scope.
 
-    ``nursery.start`` returns once the response has been checked: errors up to then are
+    Retries: a connection that fails before the body's first byte (connecting, a status
+    in ``retry.retry_statuses``) is tried again under ``retry``, whatever the method:
+    nothing was delivered. With ``reconnect`` on (the default for GET), a body that ends
+    or breaks is resumed too, EventSource-style: a new request carrying
+    ``Last-Event-ID``, after the server's ``retry`` delay. Otherwise (the default for
+    POST and the rest: an LLM reply must not be replayed half-way) the end of the body
+    is the end of the stream. A 204 No Content always ends the stream cleanly.
+
+    ``nursery.start`` returns once a response has been checked: errors up to then are
     raised there, unwrapped. From then on the pump sends each event on the stream and
     ends in one of five ways:
 
-    - the body ends: the pump returns; the consumer receives every event, then the end;
-    - the stream fails (:class:`NetworkError`, :class:`EventTooLargeError`): the pump
-      hands the error to the stream and returns; the consumer receives every event decoded
-      before the failure, then :meth:`EventStream.receive` raises the error. A failure is
-      never shown as a clean end, and never cancels a consumer that still has events to
-      take;
-    - the consumer closes the stream: the pump closes the response and returns quietly;
-    - the pump is cancelled (its nursery, or any scope around it): it closes the response
-      in this task and the stream with it; a consumer outside the cancelled scope gets
-      :exc:`trio.ClosedResourceError` rather than a clean end;
+    - the stream ends (the body ends and it does not reconnect, or a reconnect gets a
+      204): the consumer receives every event, then the end;
+    - the stream fails (:class:`NetworkError`, :class:`EventTooLargeError`,
+      :class:`StatusError`, :class:`ContentTypeError` or :class:`RetriesExhaustedError`
+      when reconnecting): the pump hands the error to the stream and returns; the consumer
+      receives every event decoded before the failure, then :meth:`EventStream.receive`
+      raises the error. A failure is never shown as a clean end, and never cancels a
+      consumer that still has events to take;
+    - the consumer closes the stream: the pump closes the response (or stops waiting to
+      retry) and returns quietly;
+    - the pump is cancelled (its nursery, or any scope around it; also while it waits to
+      retry): it closes the response in this task and the stream with it; a consumer
+      outside the cancelled scope gets :exc:`trio.ClosedResourceError`, not a clean end;
     - something below it fails unexpectedly (a transport bug, not a stream failure): it
       re-raises that exception into its nursery, which cancels the consumers there; a
       consumer elsewhere receives its events, then the same exception.
@@ -87,172 +118,271 @@ async def pump_events(
         method: the HTTP method.
         url: the URL, absolute or relative to the client's ``base_url``.
         headers: extra request headers.
+        retry: when and how soon to try again; ``None``: never (failures are raised as
+            they are).
+        reconnect: resume a body that ended or broke (``None``: for GET only). Needs
+            ``retry``.
+        idle_timeout: seconds without a single byte (comments and pings count) after
+            which the connection is taken as dropped, and ``retry`` decides; ``None``
+            (the default): wait as long as the server likes. Time spent waiting for a
+            slow consumer does not count.
         max_buffer_size: events buffered for a consumer that lags; then the pump waits,
             and the server is slowed down by TCP flow control.
-        max_event_size: the decoder's limit (see :class:`SSEDecoder`).
+        max_event_size: the decoder's limit (see :class:`SSEDecoder`); an event or line
+            beyond it ends the stream, never retried.
         request_kwargs: anything else the client's ``stream()`` takes (``json=``,
-            ``params=``, ``content=``, ``timeout=``, ...).
+            ``params=``, ``content=``, ``timeout=``, ...). A retry sends them again:
+            a ``content=`` iterator cannot be sent twice.
 
     Raises:
-        StatusError: the status was not 2xx (from ``nursery.start``).
+        StatusError: a status that is not 2xx and not retryable (from ``nursery.start``).
         ContentTypeError: a 2xx, but not ``text/event-stream`` (from ``nursery.start``).
-        NetworkError: connecting failed (from ``nursery.start``).
-        ValueError: a limit out of range, before any request.
+        NetworkError: connecting failed and ``retry`` is ``None`` (from ``nursery.start``).
+        RetriesExhaustedError: the policy gave up before a response (from
+            ``nursery.start``).
+        ValueError: an argument out of range, before any request.
     """
     decoder = SSEDecoder(max_event_size=max_event_size)  # bad limits fail before any I/O
     if max_buffer_size < 0:
         raise ValueError(f"max_buffer_size must be 0 or more, got {max_buffer_size}")
+    if idle_timeout is not None and not idle_timeout > 0:
+        raise ValueError(f"idle_timeout must be more than 0 (or None), got {idle_timeout}")
+    if reconnect and retry is None:
+        raise ValueError("reconnect=True needs a retry policy, not retry=None")
+    if reconnect is None:
+        reconnect = retry is not None and method.upper() == "GET"
     request_kwargs.setdefault("timeout", streaming_timeout(client))
-    send, receive = trio.open_memory_channel[ServerSentEvent](max_buffer_size)
-    outcome = StreamOutcome()
-    started = False
-    logger.debug("connecting: %s %s", method, url)
-    try:
-        with _as_network_errors(method, url):
-            async with client.stream(
-                method, url, headers=sse_request_headers(headers), **request_kwargs
-            ) as response:
-                await _check_response(response)
-                stream = EventStream(
-                    receive,
-                    outcome,
-                    status_code=response.status_code,
-                    headers=response.headers,
-                    url=str(response.url),
-                )
-                task_status.started(stream)
-                started = True
-                if response.status_code == 204:
-                    logger.debug("204 No Content from %s: the stream is empty", response.url)
-                else:
-                    await _forward(response, decoder, send)
-    except SSEError as exc:
-        if not started:
-            raise
-        logger.debug("stream failed, error handed to the consumer: %r", exc)
-        outcome.error = exc  # raised by the stream after the events already sent
-    except trio.Cancelled:
-        # Consumers in the cancelled scope have their Cancelled already; one outside it
-        # must neither wait forever nor mistake the cut for the end.
-        receive.close()
-        raise
-    except Exception as exc:
-        # Not a stream failure but a bug (in a transport, say): it propagates through
-        # the nursery, and a consumer anywhere gets the same exception after its events.
-        if started:
-            outcome.error = exc
-            send.close()
-        raise
-    except BaseException:
-        receive.close()  # KeyboardInterrupt and the like: no consumer may wait on
-        raise
-    # Closed only after the response is closed and the outcome settled, synchronously, so
-    # no consumer acts on the end while this task could still be cancelled into silence.
-    send.close()
+    pump = _Pump(
+        client,
+        method,
+        url,
+        headers,
+        request_kwargs,
+        decoder=decoder,
+        retry=retry,
+        reconnect=reconnect,
+        idle_timeout=idle_timeout,
+        max_buffer_size=max_buffer_size,
+    )
+    await pump.run(task_status)
 
 
-@contextmanager
-def _as_network_errors(method: str, url: str) -> Generator[None, None, None]:
-    """Translate the HTTP client's request errors into :class:`NetworkError`."""
-    try:
-        yield
-    except SSEError:
-        raise  # httpx_sse.SSEError is an httpx.TransportError: ours pass through as they are
-    except request_errors() as exc:
-        raise NetworkError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+class _Pump:
+    """One stream's state across its connections; ``run`` is the task."""
 
+    def __init__(
+        self,
+        client: AsyncHTTPClient,
+        method: str,
+        url: str,
+        headers: HeadersInput,
+        request_kwargs: Mapping[str, Any],
+        *,
+        decoder: SSEDecoder,
+        retry: RetryPolicy | None,
+        reconnect: bool,
+        idle_timeout: float | None,
+        max_buffer_size: int,
+    ) -> None:
+        self._client = client
+        self._method = method
+        self._url = url
+        self._headers = headers
+        self._request_kwargs = request_kwargs
+        self._decoder = decoder
+        self._retry = retry
+        self._reconnect = reconnect
+        self._idle_timeout = idle_timeout
+        self._send, self._receive = trio.open_memory_channel[ServerSentEvent](max_buffer_size)
+        self._state = StreamState()
+        self._stream: EventStream | None = None
+        self._watchdog = trio.CancelScope()
 
-async def _forward(
-    response: AsyncHTTPResponse,
-    decoder: SSEDecoder,
-    send: trio.MemorySendChannel[ServerSentEvent],
-) -> None:
-    """Decode the body onto ``send`` until it ends or the receiver goes away."""
-    received = delivered = 0
-    async with _body_chunks(response) as chunks:
-        async for chunk in chunks:
-            received += len(chunk)
-            try:
-                events = decoder.feed(chunk)
-            except EventTooLargeError as exc:
-                if not await _deliver(send, exc.events):
-                    return  # the receiver left first: the error is nobody's now
-                logger.debug("closing %s: %s", response.url, exc)
+    async def run(self, task_status: trio.TaskStatus[EventStream]) -> None:
+        """Connect (and reconnect) until the stream ends; settle how it ended."""
+        try:
+            await self._connect_until_done(task_status)
+        except SSEError as exc:
+            if self._stream is None:
                 raise
-            if not await _deliver(send, events):
-                logger.debug("receiver gone: closing %s", response.url)
-                return
-            delivered += len(events)
-    logger.debug("stream ended: %s (%d bytes, %d events)", response.url, received, delivered)
+            logger.debug("stream failed, error handed to the consumer: %r", exc)
+            self._state.error = exc  # raised by the stream after the events already sent
+        except trio.Cancelled:
+            # Consumers in the cancelled scope have their Cancelled already; one outside it
+            # must neither wait forever nor mistake the cut for the end.
+            self._receive.close()
+            raise
+        except Exception as exc:
+            # Not a stream failure but a bug (in a transport, say): it propagates through
+            # the nursery, and a consumer anywhere gets the same exception after its events.
+            if self._stream is not None:
+                self._state.error = exc
+                self._send.close()
+            raise
+        except BaseException:
+            self._receive.close()  # KeyboardInterrupt and the like: no consumer may wait on
+            raise
+        # Closed only after the response is closed and the outcome settled, synchronously,
+        # so no consumer acts on the end while this task could still be cancelled into silence.
+        self._send.close()
 
-
-async def _deliver(
-    send: trio.MemorySendChannel[ServerSentEvent], events: list[ServerSentEvent]
-) -> bool:
-    """Send ``events`` in order; ``False`` once every receiver has gone.
-
-    An event that fits in the buffer goes in without a schedule point (``send`` would
-    take one per event): the pump yields when its socket read or a full buffer blocks.
-    """
-    try:
-        for event in events:
+    async def _connect_until_done(self, task_status: trio.TaskStatus[EventStream]) -> None:
+        policy = self._retry
+        state = self._state
+        failures = 0  # failed attempts in a row
+        while True:
+            events_before, bytes_before = state.events_sent, state.bytes_received
+            failure: NetworkError | StatusError | None = None
             try:
-                send.send_nowait(event)
-            except trio.WouldBlock:  # noqa: PERF203 (free on 3.11+; the buffer is full)
-                await send.send(event)
-    except trio.BrokenResourceError:
-        return False
-    return True
+                end = await self._attempt(task_status)
+            except (NetworkError, StatusError) as exc:
+                state.last_error = exc
+                body_started = state.bytes_received > bytes_before
+                if policy is None or not self._retryable(exc, policy, body_started):
+                    raise
+                failure = exc
+            else:
+                if end is not _End.DROPPED or policy is None:
+                    return
+            # A connection that delivered an event ends a run of failures: this is its first.
+            failures = 1 if state.events_sent > events_before else failures + 1
+            if policy.gives_up_after(failures):
+                raise RetriesExhaustedError(attempts=failures, last_error=failure) from failure
+            if not await self._wait(self._delay(policy, failures, failure), failure):
+                return
 
+    def _retryable(
+        self, failure: NetworkError | StatusError, policy: RetryPolicy, body_started: bool
+    ) -> bool:
+        if isinstance(failure, StatusError):
+            return failure.status_code in policy.retry_statuses
+        # A body that has begun is resumed only by a reconnecting stream: a POST's reply
+        # must not be replayed (nothing is lost while no byte of it has arrived).
+        return self._reconnect or not body_started
 
-@asynccontextmanager
-async def _body_chunks(response: AsyncHTTPResponse) -> AsyncGenerator[AsyncIterator[bytes], None]:
-    """The body's (content-decoded) chunks, closed promptly however the reader leaves.
-
-    httpx implements ``aiter_bytes`` as an async generator; one abandoned half-way would be
-    left for the garbage collector, and Trio warns about that.
-    """
-    chunks = response.aiter_bytes()
-    try:
-        yield chunks
-    finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
-async def _check_response(response: AsyncHTTPResponse) -> None:
-    """Raise unless the response is a 2xx event stream (or a 204, an empty one)."""
-    status = response.status_code
-    logger.debug("%s answered %d", response.url, status)
-    if not 200 <= status < 300:
-        raise StatusError(
-            status_code=status,
-            headers=response.headers,
-            url=str(response.url),
-            body=await _body_excerpt(response),
-        )
-    content_type = response.headers.get("content-type", "")
-    if status != 204 and content_type.partition(";")[0].strip().lower() != "text/event-stream":
-        raise ContentTypeError(
-            content_type=content_type,
-            status_code=status,
-            headers=response.headers,
-            url=str(response.url),
+    def _delay(
+        self, policy: RetryPolicy, failures: int, failure: NetworkError | StatusError | None
+    ) -> float:
+        if isinstance(failure, StatusError):
+            asked = retry_after(failure.headers)
+            if asked is not None:
+                return asked
+        server_retry = self._decoder.retry
+        return policy.delay(
+            failures, server_retry=None if server_retry is None else server_retry / 1000
         )
 
+    async def _wait(self, delay: float, failure: SSEError | None) -> bool:
+        """Sleep ``delay`` before the next attempt; ``False`` if nobody listens any more."""
+        if self._abandoned():
+            return False
+        reason = f"{self._method} {self._url}: the body ended" if failure is None else failure
+        logger.info("%s; retrying in %.3g s", reason, delay)
+        with trio.CancelScope() as backoff:  # EventStream.close() cancels it
+            self._state.backoff = backoff
+            try:
+                await trio.sleep(delay)
+            finally:
+                self._state.backoff = None
+        return not self._abandoned()
 
-async def _body_excerpt(response: AsyncHTTPResponse) -> str:
-    """Up to the first 2 KiB of an error response's body; what arrived if reading fails."""
-    parts: list[bytes] = []
-    size = 0
-    try:
-        async with _body_chunks(response) as chunks:
+    def _abandoned(self) -> bool:
+        return self._send.statistics().open_receive_channels == 0
+
+    async def _attempt(self, task_status: trio.TaskStatus[EventStream]) -> _End:
+        """One request, from connecting to the end of its body."""
+        self._state.attempts += 1
+        self._decoder.new_stream()  # a new body: BOM allowed again, no half event carried
+        headers = sse_request_headers(self._headers)
+        last_event_id = self._decoder.last_event_id
+        if last_event_id:
+            headers = [(k, v) for k, v in headers if k.lower() != "last-event-id"]
+            headers.append(("Last-Event-ID", last_event_id))
+        idle = self._idle_timeout
+        self._watchdog = watchdog = trio.CancelScope(
+            deadline=math.inf if idle is None else trio.current_time() + idle
+        )
+        with watchdog:
+            return await self._exchange(headers, task_status)
+        raise IdleTimeoutError(idle_timeout=idle or 0.0, url=self._url)  # the watchdog fired
+
+    async def _exchange(
+        self, headers: list[tuple[str, str]], task_status: trio.TaskStatus[EventStream]
+    ) -> _End:
+        method, url = self._method, self._url
+        logger.debug("connecting: %s %s (attempt %d)", method, url, self._state.attempts)
+        with as_network_errors(method, url):
+            async with self._client.stream(
+                method, url, headers=headers, **self._request_kwargs
+            ) as response:
+                await check_response(response)
+                self._started(response, task_status)
+                if response.status_code == 204:
+                    logger.debug("204 No Content from %s: the stream ends", response.url)
+                    return _End.NO_CONTENT
+                return await self._forward(response)
+
+    def _started(
+        self, response: AsyncHTTPResponse, task_status: trio.TaskStatus[EventStream]
+    ) -> None:
+        stream = self._stream
+        if stream is None:
+            self._stream = EventStream(
+                self._receive,
+                self._state,
+                status_code=response.status_code,
+                headers=response.headers,
+                url=str(response.url),
+            )
+            task_status.started(self._stream)
+        else:
+            logger.info("reconnected: %s answered %d", response.url, response.status_code)
+            stream.status_code = response.status_code
+            stream.headers = response.headers
+            stream.url = str(response.url)
+
+    async def _forward(self, response: AsyncHTTPResponse) -> _End:
+        """Decode the body onto the channel until it ends or the receiver goes away."""
+        decoder, state, idle, watchdog = (
+            self._decoder,
+            self._state,
+            self._idle_timeout,
+            self._watchdog,
+        )
+        async with body_chunks(response) as chunks:
             async for chunk in chunks:
-                parts.append(chunk)
-                size += len(chunk)
-                if size >= _BODY_EXCERPT_BYTES:
-                    break
-    except request_errors() as exc:
-        logger.debug("reading the error body of %s failed: %r", response.url, exc)
-    return b"".join(parts)[:_BODY_EXCERPT_BYTES].decode("utf-8", "replace")
+                state.bytes_received += len(chunk)
+                try:
+                    events = decoder.feed(chunk)
+                except EventTooLargeError as exc:
+                    if not await self._deliver(exc.events):
+                        return _End.ABANDONED  # the receiver left first: the error is nobody's
+                    logger.debug("closing %s: %s", response.url, exc)
+                    raise
+                if not await self._deliver(events):
+                    logger.debug("receiver gone: closing %s", response.url)
+                    return _End.ABANDONED
+                if idle is not None:
+                    watchdog.deadline = trio.current_time() + idle
+        logger.debug("body ended: %s (%d events so far)", response.url, state.events_sent)
+        return _End.DROPPED if self._reconnect else _End.FINISHED
+
+    async def _deliver(self, events: list[ServerSentEvent]) -> bool:
+        """Send ``events`` in order; ``False`` once every receiver has gone.
+
+        An event that fits in the buffer goes in without a schedule point (``send`` would
+        take one per event): the pump yields when its socket read or a full buffer blocks.
+        """
+        send = self._send
+        try:
+            for event in events:
+                try:
+                    send.send_nowait(event)
+                except trio.WouldBlock:  # noqa: PERF203 (free on 3.11+; the buffer is full)
+                    # Waiting for the consumer is not the server's silence: no watchdog.
+                    self._watchdog.deadline = math.inf
+                    await send.send(event)
+        except trio.BrokenResourceError:
+            return False
+        self._state.events_sent += len(events)
+        return True

@@ -14,7 +14,8 @@ from ._decoder import DEFAULT_MAX_EVENT_SIZE
 from ._event_stream import EventStream
 from ._groups import raise_single
 from ._http import AsyncHTTPClient, HeadersInput
-from ._pump import DEFAULT_MAX_BUFFER_SIZE, pump_events
+from ._pump import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_RETRY_POLICY, pump_events
+from ._retry import RetryPolicy
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
@@ -29,6 +30,9 @@ async def open_event_stream(
     url: str,
     *,
     headers: HeadersInput = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY_POLICY,
+    reconnect: bool | None = None,
+    idle_timeout: float | None = None,
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     **request_kwargs: Any,
@@ -43,7 +47,8 @@ async def open_event_stream(
 
     Entering blocks until the response has been checked (a checkpoint, cancellable);
     errors found there (:class:`StatusError`, :class:`ContentTypeError`,
-    :class:`NetworkError`) are raised from ``async with``, before the block runs. Leaving
+    :class:`RetriesExhaustedError`, ...) are raised from ``async with``, before the block
+    runs; retries before the first response happen there too. Leaving
     the block for any reason (the stream's end, ``break``, an exception, cancellation)
     cancels the pump, which closes the HTTP response in its own task; no task outlives the
     block. Arguments are those of :func:`pump_events`.
@@ -67,6 +72,9 @@ async def open_event_stream(
         method,
         url,
         headers=headers,
+        retry=retry,
+        reconnect=reconnect,
+        idle_timeout=idle_timeout,
         max_buffer_size=max_buffer_size,
         max_event_size=max_event_size,
         **request_kwargs,

@@ -1,0 +1,453 @@
+"""Retries and reconnection, driven by a scripted transport under the autojump clock."""
+
+from __future__ import annotations
+
+import logging
+import random
+from functools import partial
+from itertools import pairwise
+from typing import Any
+
+import httpx
+import pytest
+import trio
+import trio.testing
+
+from trio_sse import (
+    ContentTypeError,
+    EventStream,
+    EventTooLargeError,
+    IdleTimeoutError,
+    NetworkError,
+    RetriesExhaustedError,
+    RetryPolicy,
+    StatusError,
+    open_event_stream,
+    pump_events,
+)
+
+from .scripted import Drop, Pause, Script, scripted_client, sse
+
+EXACT = RetryPolicy(base=1, factor=2, cap=30, jitter=0)
+"""No jitter: the schedule is 1, 2, 4, ... seconds."""
+
+
+def unavailable(**headers: str) -> Script:
+    return Script([b"busy"], status=503, headers={"content-type": "text/plain", **headers})
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [round(b - a, 9) for a, b in pairwise(times)]
+
+
+async def collect(client: Any, method: str = "GET", **kwargs: Any) -> list[str]:
+    async with open_event_stream(client, method, "/s", **kwargs) as events:
+        return [event.data async for event in events]
+
+
+async def test_backoff_schedule_is_exponential_and_capped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(*[unavailable()] * 6, Script([sse("ok")]), Script(status=204))
+    policy = RetryPolicy(base=1, factor=2, cap=10, jitter=0, max_attempts=None)
+    assert await collect(client, retry=policy) == ["ok"]
+    assert gaps(seen.times) == [1, 2, 4, 8, 10, 10, 1]  # the run ends with the event
+
+
+async def test_seeded_full_jitter_schedule(autojump_clock: trio.testing.MockClock) -> None:
+    client, seen = scripted_client(*[unavailable()] * 4, Script([sse("ok")]), Script(status=204))
+    policy = RetryPolicy(base=1, factor=2, cap=30, random=random.Random(3).random)
+    draws = random.Random(3)
+    expected = [round(2**n * (1 - draws.random()), 9) for n in range(4)]
+    expected.append(round(1 - draws.random(), 9))  # a new run, after a connection with an event
+    assert await collect(client, retry=policy) == ["ok"]
+    assert gaps(seen.times) == expected
+
+
+async def test_the_servers_retry_field_replaces_the_base(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(
+        Script([sse([("retry", "250"), ("id", "1"), ("data", "a")]), Drop()]),
+        unavailable(),
+        Script([sse("b")]),
+        Script(status=204),
+    )
+    assert await collect(client, retry=EXACT) == ["a", "b"]
+    assert gaps(seen.times) == [0.25, 0.5, 0.25]
+
+
+async def test_retry_after_is_honoured_exactly(autojump_clock: trio.testing.MockClock) -> None:
+    client, seen = scripted_client(
+        Script([b"slow down"], status=429, headers={"retry-after": "7"}),
+        unavailable(**{"retry-after-ms": "1500"}),
+        Script([sse("ok")]),
+    )
+    assert await collect(client, "POST", retry=EXACT) == ["ok"]
+    assert gaps(seen.times) == [7, 1.5]
+
+
+async def test_anthropic_529_and_gateway_errors_are_retried_for_a_post(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(
+        Script([b"{}"], status=529), Script(status=502), Script([sse("ok")])
+    )
+    assert await collect(client, "POST", retry=EXACT, json={"q": 1}) == ["ok"]
+    assert [r.content for r in seen.requests] == [b'{"q":1}'] * 3
+
+
+async def test_policy_exhausted_before_start_says_how_many_and_why(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(*[unavailable()] * 5)
+    with pytest.raises(RetriesExhaustedError, match="3 attempts") as info:
+        await collect(client, retry=RetryPolicy(max_attempts=3, jitter=0))
+    assert info.value.attempts == 3
+    assert isinstance(info.value.last_error, StatusError)
+    assert info.value.last_error.status_code == 503
+    assert info.value.__cause__ is info.value.last_error
+    assert len(seen.requests) == 3
+
+
+async def test_connect_errors_are_retried_then_exhausted(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    attempts = 0
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        attempts += 1
+        raise httpx.ConnectError("refused", request=request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(refuse), base_url="http://test")
+    start = trio.current_time()
+    with pytest.raises(RetriesExhaustedError) as info:
+        await collect(client, "POST", retry=RetryPolicy(max_attempts=4, jitter=0))
+    assert attempts == 4
+    assert trio.current_time() - start == 1 + 2 + 4
+    assert isinstance(info.value.last_error, NetworkError)
+
+
+async def test_a_status_that_is_not_retryable_ends_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(Script([b"no"], status=401), Script([sse("never")]))
+    with pytest.raises(StatusError) as info:
+        await collect(client, retry=EXACT)
+    assert info.value.status_code == 401
+    assert len(seen.requests) == 1
+
+
+async def test_get_reconnects_with_last_event_id_and_loses_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(
+        Script([sse([("id", "1"), ("data", "a")]), b"id: 2\ndata: cut", Drop()]),
+        Script([b"\xef\xbb\xbfid: 2\ndata: b\n\n", sse("c")]),  # a new body: a BOM again
+    )
+    assert await collect(client, retry=EXACT) == ["a", "b", "c"]
+    assert [r.headers.get("last-event-id") for r in seen.requests] == [None, "1", "2"]
+    assert seen.requests[2].headers["accept"] == "text/event-stream"
+
+
+async def test_the_callers_last_event_id_is_replaced_on_reconnect(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(Script([sse([("id", "8"), ("data", "a")])]))
+    headers = {"Last-Event-ID": "7"}
+    assert await collect(client, retry=EXACT, headers=headers) == ["a"]
+    assert [r.headers.get("last-event-id") for r in seen.requests] == ["7", "8"]
+
+
+async def test_a_clean_end_of_a_get_body_reconnects_until_204(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(
+        Script([sse([("id", "1"), ("data", "a")])]),
+        Script([sse([("id", "2"), ("data", "b")])]),
+        Script(status=204, headers={}),
+    )
+    async with open_event_stream(client, "GET", "/s", retry=EXACT) as events:
+        assert [e.data async for e in events] == ["a", "b"]
+        assert events.status_code == 204
+        stats = events.statistics()
+    assert (stats.connection_attempts, stats.reconnects, stats.events_delivered) == (3, 2, 2)
+    assert stats.last_error is None
+    assert len(seen.requests) == 3
+
+
+async def test_a_post_body_is_never_replayed_once_it_has_begun(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(Script([sse("a"), Drop()]), Script([sse("again")]))
+    received: list[str] = []
+    with pytest.raises(NetworkError):
+        async with open_event_stream(client, "POST", "/s", retry=EXACT) as events:
+            async for event in events:
+                received.append(event.data)
+    assert received == ["a"]
+    assert len(seen.requests) == 1
+
+
+async def test_a_post_dropped_before_its_first_byte_is_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(Script([Pause(1), Drop()]), Script([sse("a")]))
+    assert await collect(client, "POST", retry=EXACT) == ["a"]
+    assert len(seen.requests) == 2
+
+
+async def test_a_post_may_ask_to_reconnect(autojump_clock: trio.testing.MockClock) -> None:
+    client, _ = scripted_client(Script([sse("a"), Drop()]), Script([sse("b")]))
+    assert await collect(client, "POST", retry=EXACT, reconnect=True) == ["a", "b"]
+
+
+async def test_a_get_may_ask_not_to_reconnect(autojump_clock: trio.testing.MockClock) -> None:
+    client, seen = scripted_client(Script([sse("a")]), Script([sse("b")]))
+    assert await collect(client, retry=EXACT, reconnect=False) == ["a"]
+    assert len(seen.requests) == 1
+
+
+async def test_retry_none_means_one_attempt_and_no_reconnect(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(Script([sse("a"), Drop()]), Script([sse("b")]))
+    with pytest.raises(NetworkError):
+        await collect(client, retry=None)
+    assert len(seen.requests) == 1
+
+
+async def test_reconnect_needs_a_policy(autojump_clock: trio.testing.MockClock) -> None:
+    client, seen = scripted_client()
+    with pytest.raises(ValueError, match="reconnect=True needs a retry policy"):
+        await collect(client, retry=None, reconnect=True)
+    assert seen.requests == []
+
+
+async def test_errors_that_end_reconnection_come_after_the_events(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    for final, error in [
+        (Script([b"gone"], status=410), StatusError),
+        (Script([b"{}"], headers={"content-type": "application/json"}), ContentTypeError),
+    ]:
+        client, _ = scripted_client(Script([sse("a")]), final)
+        received: list[str] = []
+        async with open_event_stream(client, "GET", "/s", retry=EXACT) as events:
+            with pytest.raises(error):
+                async for event in events:
+                    received.append(event.data)
+            assert events.statistics().connection_attempts == 2
+        assert received == ["a"]
+
+
+async def test_exhausted_while_streaming_comes_after_the_events(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse("a"), Drop()]), *[unavailable()] * 3)
+    policy = RetryPolicy(jitter=0, max_attempts=3)
+    async with open_event_stream(client, "GET", "/s", retry=policy) as events:
+        assert (await events.receive()).data == "a"
+        with pytest.raises(RetriesExhaustedError) as info:
+            await events.receive()
+    # The dropped connection starts the run: it and two failed reconnects make three.
+    assert info.value.attempts == 3
+    assert isinstance(info.value.last_error, StatusError)
+
+
+async def test_bodies_without_events_exhaust_the_policy(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(*[Script([b": nothing\n\n"])] * 5)
+    async with open_event_stream(
+        client, "GET", "/s", retry=RetryPolicy(jitter=0, max_attempts=4)
+    ) as events:
+        with pytest.raises(RetriesExhaustedError, match="without an event") as info:
+            await events.receive()
+    assert info.value.last_error is None
+    assert len(seen.requests) == 4
+
+
+async def test_an_oversized_event_is_never_retried(autojump_clock: trio.testing.MockClock) -> None:
+    client, seen = scripted_client(Script([sse("a"), b"data: " + b"x" * 200]), Script([sse("b")]))
+    received: list[str] = []
+    with pytest.raises(EventTooLargeError):
+        async with open_event_stream(
+            client, "GET", "/s", retry=EXACT, max_event_size=100
+        ) as events:
+            async for event in events:
+                received.append(event.data)
+    assert received == ["a"]
+    assert len(seen.requests) == 1
+
+
+async def test_the_size_limit_holds_across_reconnects_without_carrying_the_cut_event(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    part = b"data: " + b"x" * 80
+    client, _ = scripted_client(
+        Script([part, Drop()]), Script([part + b"\n\n"]), Script(status=204)
+    )
+    assert await collect(client, retry=EXACT, max_event_size=100) == ["x" * 80]
+
+
+async def test_idle_watchdog_fires_at_exactly_its_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse("a"), Pause(60), sse("late")]))
+    async with open_event_stream(client, "POST", "/s", retry=EXACT, idle_timeout=5) as events:
+        assert (await events.receive()).data == "a"
+        start = trio.current_time()
+        with pytest.raises(IdleTimeoutError, match="no data for 5 s") as info:
+            await events.receive()
+        assert trio.current_time() - start == 5
+    assert info.value.idle_timeout == 5
+
+
+async def test_comments_reset_the_idle_watchdog(autojump_clock: trio.testing.MockClock) -> None:
+    ping = b": ping\n\n"
+    client, _ = scripted_client(Script([ping, Pause(4), ping, Pause(4), ping, Pause(4), sse("b")]))
+    start = trio.current_time()
+    assert await collect(client, "POST", retry=EXACT, idle_timeout=5) == ["b"]
+    assert trio.current_time() - start == 12
+
+
+async def test_the_idle_watchdog_covers_waiting_for_the_response(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse("a")]))
+    original = client._transport.handle_async_request
+
+    async def slow(request: Any) -> Any:
+        if not hasattr(slow, "called"):
+            slow.called = True  # type: ignore[attr-defined]
+            await trio.sleep(100)
+        return await original(request)
+
+    client._transport.handle_async_request = slow
+    start = trio.current_time()
+    assert await collect(client, "POST", retry=EXACT, idle_timeout=3) == ["a"]
+    assert trio.current_time() - start == 3 + 1  # the watchdog, then the first retry delay
+
+
+async def test_a_slow_consumer_is_not_an_idle_server(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse(*"abcdef")]))
+    received: list[str] = []
+    async with open_event_stream(
+        client, "POST", "/s", retry=EXACT, idle_timeout=1, max_buffer_size=0
+    ) as events:
+        async for event in events:
+            await trio.sleep(10)  # ten times the watchdog, per event
+            received.append(event.data)
+    assert received == list("abcdef")
+
+
+async def test_an_idle_get_reconnects_and_resumes(autojump_clock: trio.testing.MockClock) -> None:
+    client, seen = scripted_client(
+        Script([sse([("id", "1"), ("data", "a")]), Pause(3600)]),
+        Script([sse([("id", "2"), ("data", "b")])]),
+        Script(status=204),
+    )
+    async with open_event_stream(client, "GET", "/s", retry=EXACT, idle_timeout=30) as events:
+        assert [e.data async for e in events] == ["a", "b"]
+        assert isinstance(events.statistics().last_error, IdleTimeoutError)
+    assert seen.requests[1].headers["last-event-id"] == "1"
+    assert gaps(seen.times)[0] == 30 + 1
+
+
+async def test_cancelled_during_backoff_cancel_wins_and_nothing_leaks(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(Script([sse("a"), Drop()]), Script([sse("b")]))
+    received: list[str] = []
+    with trio.move_on_after(5) as scope:
+        async with open_event_stream(
+            client, "GET", "/s", retry=RetryPolicy(base=60, jitter=0)
+        ) as events:
+            async for event in events:
+                received.append(event.data)
+    assert scope.cancelled_caught
+    assert trio.current_time() == 5  # not 60: the sleep was cancelled
+    assert received == ["a"]
+    assert len(seen.requests) == 1
+    assert seen.bodies[0].closed
+
+
+async def test_closing_the_stream_wakes_a_pump_waiting_to_retry(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    client, seen = scripted_client(Script([sse("a"), Drop()]), Script([sse("b")]))
+    done = trio.Event()
+
+    async def pump(task_status: trio.TaskStatus[EventStream]) -> None:
+        await pump_events(
+            client, "GET", "/s", retry=RetryPolicy(base=60, jitter=0), task_status=task_status
+        )
+        done.set()
+
+    stream: EventStream = await nursery.start(pump)
+    assert (await stream.receive()).data == "a"
+    await trio.sleep(1)  # the pump is in its 60 s backoff now
+    stream.close()
+    with trio.fail_after(0.001):
+        await done.wait()
+    assert len(seen.requests) == 1
+
+
+async def test_statistics_count_what_happened(autojump_clock: trio.testing.MockClock) -> None:
+    client, _ = scripted_client(
+        unavailable(),
+        Script([sse("a", "b"), Drop()]),
+        Script([sse("c")]),
+        Script(status=204),
+    )
+    async with open_event_stream(client, "GET", "/s", retry=EXACT, max_buffer_size=8) as events:
+        assert (await events.receive()).data == "a"
+        await trio.testing.wait_all_tasks_blocked()
+        middle = events.statistics()
+        rest = [e.data async for e in events]
+        end = events.statistics()
+    assert rest == ["b", "c"]
+    assert middle.events_delivered == 1
+    assert middle.events_buffered >= 1
+    assert (end.connection_attempts, end.reconnects) == (4, 2)
+    assert (end.events_delivered, end.events_buffered) == (3, 0)
+    assert end.bytes_received == len(sse("a", "b")) + len(sse("c"))
+    assert isinstance(end.last_error, NetworkError)
+    with pytest.raises(AttributeError):
+        end.reconnects = 0  # type: ignore[misc]
+
+
+async def test_reconnects_are_logged_at_info(
+    caplog: pytest.LogCaptureFixture, autojump_clock: trio.testing.MockClock
+) -> None:
+    caplog.set_level(logging.INFO, logger="trio_sse")
+    client, _ = scripted_client(Script([sse([("id", "1"), ("data", "a")]), Drop()]))
+    assert await collect(client, retry=EXACT) == ["a"]
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert infos == [
+        "GET /s: ReadError: connection dropped by the script; retrying in 1 s",
+        "reconnected: http://test/s answered 204",
+    ]
+
+
+@pytest.mark.parametrize("idle_timeout", [0, -1.0])
+async def test_idle_timeout_must_be_positive(
+    idle_timeout: float, autojump_clock: trio.testing.MockClock
+) -> None:
+    client, seen = scripted_client()
+    with pytest.raises(ValueError, match="idle_timeout"):
+        await collect(client, idle_timeout=idle_timeout)
+    assert seen.requests == []
+
+
+async def test_pump_events_lower_tier_reconnects_too(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    client, seen = scripted_client(Script([sse([("id", "x"), ("data", "a")]), Drop()]))
+    stream = await nursery.start(partial(pump_events, client, "GET", "/s", retry=EXACT))
+    assert [e.data async for e in stream] == ["a"]
+    assert seen.requests[1].headers["last-event-id"] == "x"

@@ -1,0 +1,98 @@
+"""RetryPolicy and Retry-After, as plain values: no Trio, no HTTP."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+import pytest
+
+from trio_sse import RetryPolicy
+from trio_sse._retry import retry_after
+
+
+def test_delays_grow_by_factor_up_to_the_cap_without_jitter() -> None:
+    policy = RetryPolicy(base=0.5, factor=3, cap=10, jitter=0)
+    assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1.5, 4.5, 10, 10]
+
+
+def test_the_servers_retry_replaces_base() -> None:
+    policy = RetryPolicy(base=5, factor=2, cap=60, jitter=0)
+    assert [policy.delay(n, server_retry=0.25) for n in (1, 2, 3)] == [0.25, 0.5, 1.0]
+    assert policy.delay(1, server_retry=0) == 0
+
+
+def test_full_jitter_takes_a_seeded_random_part_away() -> None:
+    policy = RetryPolicy(base=1, factor=2, cap=30, jitter=1.0, random=random.Random(7).random)
+    draws = random.Random(7)
+    expected = [min(30, 2 ** (n - 1)) * (1 - draws.random()) for n in range(1, 8)]
+    assert [policy.delay(n) for n in range(1, 8)] == expected
+    assert all(0 < d <= min(30, 2 ** (n - 1)) for n, d in enumerate(expected, 1))
+
+
+def test_partial_jitter_keeps_the_rest() -> None:
+    policy = RetryPolicy(base=10, jitter=0.25, random=lambda: 1.0)
+    assert policy.delay(1) == 7.5
+
+
+def test_a_huge_retry_number_is_the_cap() -> None:
+    assert RetryPolicy(jitter=0, cap=42).delay(100_000) == 42
+
+
+def test_gives_up_after_max_attempts_in_a_row() -> None:
+    policy = RetryPolicy(max_attempts=3)
+    assert [policy.gives_up_after(n) for n in (1, 2, 3, 4)] == [False, False, True, True]
+    assert not RetryPolicy(max_attempts=None).gives_up_after(10**9)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"base": -1},
+        {"cap": -0.1},
+        {"factor": 0.5},
+        {"jitter": 1.5},
+        {"jitter": -0.1},
+        {"max_attempts": 0},
+        {"base": float("nan")},
+    ],
+)
+def test_nonsense_is_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_policy_is_a_frozen_comparable_value() -> None:
+    assert RetryPolicy(base=2) == RetryPolicy(base=2, random=random.Random(1).random)
+    assert "random" not in repr(RetryPolicy())
+    with pytest.raises(AttributeError):
+        RetryPolicy().base = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after": " 1.5 "}, 1.5),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),  # the finer one first
+        ({"retry-after-ms": "soon", "retry-after": "9"}, 9.0),
+        ({"retry-after": "-3"}, None),
+        ({"retry-after": "nan"}, None),
+        ({"retry-after": "inf"}, None),
+        ({"retry-after": "tomorrow"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_seconds(headers: dict[str, str], expected: float | None) -> None:
+    assert retry_after(headers) == expected
+
+
+def test_retry_after_http_date() -> None:
+    now = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc).timestamp()
+    later = "Tue, 24 Nov 2026 12:00:30 GMT"
+    assert retry_after({"retry-after": later}, now=lambda: now) == 30.0
+    assert retry_after({"retry-after": "Tue, 24 Nov 2026 12:00:30 -0000"}, now=lambda: now) == 30.0
+    past = format_datetime(datetime(2020, 1, 1, tzinfo=timezone.utc), usegmt=True)
+    assert retry_after({"retry-after": past}, now=lambda: now) == 0.0
