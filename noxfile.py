@@ -13,7 +13,7 @@ import nox
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "differential", "lint", "typecheck"]
 nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
@@ -30,9 +30,19 @@ def install(session: nox.Session, *groups: str) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The test suite (pytest, pytest-trio, hypothesis, a real server on 127.0.0.1)."""
+    """The test suite (pytest, pytest-trio, hypothesis, a real server on 127.0.0.1).
+
+    The differential tests against the official SDKs have a session of their own.
+    """
     install(session, "test")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "--ignore=tests/differential", *session.posargs)
+
+
+@nox.session(python="3.12")
+def differential(session: nox.Session) -> None:
+    """The provider interpreters against the official anthropic and openai SDKs, offline."""
+    install(session, "test", "differential")
+    session.run("pytest", "tests/differential", *session.posargs)
 
 
 @nox.session(python="3.12")
@@ -50,7 +60,7 @@ def typecheck(session: nox.Session) -> None:
     trio-typing is refused: its stubs shadow trio's inline hints (``trio.TaskStatus`` is
     "not defined" under them) and its mypy plugin crashes current mypy. See the README.
     """
-    install(session, "typecheck", "test")
+    install(session, "typecheck", "test", "differential")
     found = session.run(
         "python",
         "-c",

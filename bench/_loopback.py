@@ -29,14 +29,51 @@ def chunk(event: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(event), event)
 
 
+def anthropic_event(payload: dict[str, object]) -> bytes:
+    """One Anthropic event: its type as the event name, its JSON as data."""
+    return f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n".encode()
+
+
 def token_event(i: int) -> bytes:
     """An Anthropic-shaped text delta."""
-    payload = {
-        "type": "content_block_delta",
-        "index": 0,
-        "delta": {"type": "text_delta", "text": f" token{i % 100}"},
-    }
-    return f"event: content_block_delta\ndata: {json.dumps(payload)}\n\n".encode()
+    return anthropic_event(
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": f" token{i % 100}"},
+        }
+    )
+
+
+def anthropic_reply(tokens: int) -> list[bytes]:
+    """A whole Anthropic Messages stream of ``tokens`` text deltas, one event per item."""
+    usage = {"input_tokens": 12, "output_tokens": 1}
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m"}
+    return [
+        anthropic_event(
+            {
+                "type": "message_start",
+                "message": {**message, "content": [], "stop_reason": None, "usage": usage},
+            }
+        ),
+        anthropic_event(
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            }
+        ),
+        *(token_event(i) for i in range(tokens)),
+        anthropic_event({"type": "content_block_stop", "index": 0}),
+        anthropic_event(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": tokens},
+            }
+        ),
+        anthropic_event({"type": "message_stop"}),
+    ]
 
 
 @contextmanager
@@ -48,9 +85,19 @@ def listening() -> Iterator[socket.socket]:
 
 
 def accept_stream(listener: socket.socket) -> socket.socket:
-    """The next connection, its request read (one recv is enough for a GET), the head sent."""
+    """The next connection, its request read (head and body), the response head sent."""
     connection, _ = listener.accept()
-    connection.recv(65536)
+    request = b""
+    while b"\r\n\r\n" not in request:
+        request += connection.recv(65536)
+    head, _, body = request.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        body += connection.recv(65536)
     connection.sendall(SSE_HEAD)
     return connection
 

@@ -183,3 +183,26 @@ async def serve_raw_with_head(
     listeners = await nursery.start(partial(trio.serve_tcp, connection, port, host="127.0.0.1"))
     bound: int = listeners[0].socket.getsockname()[1]
     return bound
+
+
+async def read_body(stream: trio.SocketStream, head: bytes) -> bytes:
+    """The request body after ``head`` (which may hold its start), by ``Content-Length``."""
+    _, _, body = head.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        body += await stream.receive_some()
+    return body
+
+
+def chunked(*pieces: bytes) -> bytes:
+    """``pieces`` as an HTTP/1.1 chunked body, with its last chunk."""
+    return (
+        b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces if piece) + b"0\r\n\r\n"
+    )
+
+
+SSE_HEAD_CHUNKED = SSE_HEAD.replace(b"connection: close", b"transfer-encoding: chunked")

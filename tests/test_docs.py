@@ -6,10 +6,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import FunctionType, ModuleType
 
 import pytest
 
 import trio_sse
+import trio_sse.providers
+import trio_sse.testing
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -27,10 +30,20 @@ def test_public_api_is_what_the_readme_lists() -> None:
     assert trio_sse.__all__ == sorted(trio_sse.__all__, key=lambda name: (not name.isupper(), name))
 
 
-def test_every_public_name_of_ours_has_a_docstring() -> None:
-    for name in trio_sse.__all__:
-        obj = getattr(trio_sse, name)
-        if callable(obj) and obj.__module__ == "trio_sse":  # not httpx-sse's ServerSentEvent
+def test_providers_api_is_what_the_readme_lists() -> None:
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("The public names of `trio_sse.providers`") :]
+    table = table[: table.index("\n\n", table.index("|"))]
+    documented = set(re.findall(r"^\| `(\w+)` \|", table, flags=re.M))
+    assert documented == set(trio_sse.providers.__all__)
+
+
+@pytest.mark.parametrize("package", [trio_sse, trio_sse.providers, trio_sse.testing])
+def test_every_public_name_of_ours_has_a_docstring(package: ModuleType) -> None:
+    for name in package.__all__:
+        obj = getattr(package, name)
+        # Not httpx-sse's ServerSentEvent; type aliases have no docstring of their own.
+        if isinstance(obj, type | FunctionType) and obj.__module__ == package.__name__:
             assert (obj.__doc__ or "").strip(), name
 
 
@@ -56,6 +69,8 @@ def test_readme_example_runs_as_written(index: int, tmp_path: Path) -> None:
             "3 attempts; the last: NetworkError",
         ],
         3: ["['hi']", "2 1 StatusError"],
+        4: ["text: Looking ", "text: it up.", "call: search {'q': 'trio'}", "tool_use 9 21"],
+        5: ["resumed within 31 s"],
     }
     if index in expected:
         assert result.stdout.splitlines() == expected[index]

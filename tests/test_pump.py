@@ -216,6 +216,26 @@ async def test_receiver_gone_closes_the_response_quietly(nursery: trio.Nursery) 
     assert body.chunks_read < 10
 
 
+async def test_closing_stops_a_pump_waiting_on_a_silent_server(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    client, seen = scripted_client(Script([sse("a"), Pause(3600), sse("b")]))
+    done = trio.Event()
+
+    async def pump(task_status: trio.TaskStatus[EventStream]) -> None:
+        await pump_events(client, "POST", "/s", task_status=task_status)
+        done.set()
+
+    stream: EventStream = await nursery.start(pump)
+    assert (await stream.receive()).data == "a"
+    await trio.sleep(1)  # the pump waits on the body now
+    stream.close()
+    with trio.fail_after(0.001):
+        await done.wait()  # at once, not when the server next speaks
+    assert seen.bodies[0].closed
+    assert trio.current_time() < 2
+
+
 async def test_slow_consumer_slows_the_reads(nursery: trio.Nursery) -> None:
     client, seen = scripted_client(Script([sse(str(i)) for i in range(100)]))
     stream = await start(nursery, client, max_buffer_size=4)

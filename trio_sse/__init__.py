@@ -10,8 +10,6 @@ Events are :class:`httpx_sse.ServerSentEvent` objects; errors derive from
 :class:`SSEError` (itself an :class:`httpx_sse.SSEError`).
 """
 
-from types import FunctionType
-
 from httpx_sse import ServerSentEvent as ServerSentEvent
 
 from ._decoder import DEFAULT_MAX_EVENT_SIZE as DEFAULT_MAX_EVENT_SIZE
@@ -28,6 +26,7 @@ from ._event_stream import EventStream as EventStream
 from ._event_stream import StreamStatistics as StreamStatistics
 from ._http import AsyncHTTPClient as AsyncHTTPClient
 from ._http import AsyncHTTPResponse as AsyncHTTPResponse
+from ._names import claim_public_names
 from ._pump import DEFAULT_MAX_BUFFER_SIZE as DEFAULT_MAX_BUFFER_SIZE
 from ._pump import DEFAULT_RETRY_POLICY as DEFAULT_RETRY_POLICY
 from ._pump import pump_events as pump_events
@@ -62,13 +61,4 @@ __all__ = [
 __version__ = "0.1.0.dev0"
 
 
-def _claim_public_names() -> None:
-    """Show every public name as trio_sse's own (in reprs, tracebacks, docs), as trio does."""
-    namespace = globals()
-    for name in __all__:
-        obj = namespace[name]
-        if isinstance(obj, type | FunctionType) and obj.__module__.startswith("trio_sse."):
-            obj.__module__ = __name__
-
-
-_claim_public_names()
+claim_public_names(globals(), __all__)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
 from typing import NoReturn
 
 import trio
@@ -10,7 +12,24 @@ import trio
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["raise_single"]
+__all__ = ["open_hidden_nursery", "raise_single"]
+
+
+@asynccontextmanager
+async def open_hidden_nursery() -> AsyncGenerator[trio.Nursery, None]:
+    """A nursery whose tasks are cancelled when the block ends, for a context manager to hide.
+
+    What comes out follows :func:`raise_single`: one exception unwrapped, a group only
+    when two things failed at once.
+    """
+    try:
+        async with trio.open_nursery() as nursery:
+            try:
+                yield nursery
+            finally:
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise_single(group)
 
 
 def raise_single(group: BaseExceptionGroup[BaseException]) -> NoReturn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
+from types import ModuleType
 from typing import Any, Protocol, TypeAlias, cast
 
 import httpx
@@ -19,6 +20,8 @@ __all__ = [
     "AsyncHTTPClient",
     "AsyncHTTPResponse",
     "HeadersInput",
+    "TransportBase",
+    "httpx_module",
     "request_errors",
     "sse_request_headers",
     "streaming_timeout",
@@ -57,6 +60,15 @@ class AsyncHTTPClient(Protocol):
     def stream(
         self, method: str, url: str, *args: Any, **kwargs: Any
     ) -> AbstractAsyncContextManager[AsyncHTTPResponse]: ...
+
+
+def httpx_module() -> ModuleType:
+    """httpx itself, for :mod:`trio_sse.testing`, which builds httpx objects."""
+    return httpx
+
+
+TransportBase: TypeAlias = httpx.AsyncBaseTransport
+"""httpx's transport base class, for :mod:`trio_sse.testing`'s transport to extend."""
 
 
 def request_errors() -> tuple[type[Exception], ...]:

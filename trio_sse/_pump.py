@@ -201,7 +201,8 @@ class _Pump:
     async def run(self, task_status: trio.TaskStatus[EventStream]) -> None:
         """Connect (and reconnect) until the stream ends; settle how it ended."""
         try:
-            await self._connect_until_done(task_status)
+            with self._state.listening:  # EventStream.close() cancels it
+                await self._connect_until_done(task_status)
         except SSEError as exc:
             if self._stream is None:
                 raise
@@ -248,8 +249,7 @@ class _Pump:
             failures = 1 if state.events_sent > events_before else failures + 1
             if policy.gives_up_after(failures):
                 raise RetriesExhaustedError(attempts=failures, last_error=failure) from failure
-            if not await self._wait(self._delay(policy, failures, failure), failure):
-                return
+            await self._wait(self._delay(policy, failures, failure), failure)
 
     def _retryable(
         self, failure: NetworkError | StatusError, policy: RetryPolicy, body_started: bool
@@ -272,22 +272,11 @@ class _Pump:
             failures, server_retry=None if server_retry is None else server_retry / 1000
         )
 
-    async def _wait(self, delay: float, failure: SSEError | None) -> bool:
-        """Sleep ``delay`` before the next attempt; ``False`` if nobody listens any more."""
-        if self._abandoned():
-            return False
+    async def _wait(self, delay: float, failure: SSEError | None) -> None:
+        """Sleep ``delay`` before the next attempt (closing the stream cuts it short)."""
         reason = f"{self._method} {self._url}: the body ended" if failure is None else failure
         logger.info("%s; retrying in %.3g s", reason, delay)
-        with trio.CancelScope() as backoff:  # EventStream.close() cancels it
-            self._state.backoff = backoff
-            try:
-                await trio.sleep(delay)
-            finally:
-                self._state.backoff = None
-        return not self._abandoned()
-
-    def _abandoned(self) -> bool:
-        return self._send.statistics().open_receive_channels == 0
+        await trio.sleep(delay)
 
     async def _attempt(self, task_status: trio.TaskStatus[EventStream]) -> _End:
         """One request, from connecting to the end of its body."""

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
-import trio
-
 from ._decoder import DEFAULT_MAX_EVENT_SIZE
 from ._event_stream import EventStream
-from ._groups import raise_single
+from ._groups import open_hidden_nursery
 from ._http import AsyncHTTPClient, HeadersInput
 from ._pump import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_RETRY_POLICY, pump_events
 from ._retry import RetryPolicy
-
-if sys.version_info < (3, 11):
-    from exceptiongroup import BaseExceptionGroup
 
 __all__ = ["open_event_stream"]
 
@@ -79,13 +73,9 @@ async def open_event_stream(
         max_event_size=max_event_size,
         **request_kwargs,
     )
-    try:
-        async with trio.open_nursery() as nursery:
-            stream: EventStream = await nursery.start(pump)
-            try:
-                yield stream
-            finally:
-                stream.close()
-                nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        raise_single(group)
+    async with open_hidden_nursery() as nursery:
+        stream: EventStream = await nursery.start(pump)
+        try:
+            yield stream
+        finally:
+            stream.close()
