@@ -13,7 +13,7 @@ import nox
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["tests", "differential", "lint", "typecheck"]
+nox.options.sessions = ["tests", "differential", "lint", "typecheck", "package"]
 nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
@@ -71,6 +71,26 @@ def typecheck(session: nox.Session) -> None:
         session.error("trio-typing is installed: it breaks mypy --strict (see README, Typing)")
     session.run("mypy", "--strict")
     session.run("pyright", "--pythonpath", os.path.join(session.virtualenv.bin, "python"))
+
+
+@nox.session(python="3.12")
+def package(session: nox.Session) -> None:
+    """Build the sdist and wheel, check them with twine, install the wheel alone, run the demo."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "package"))
+    dist = session.create_tmp()
+    session.run("python", "-m", "build", "--outdir", dist)
+    built = sorted(os.path.join(dist, name) for name in os.listdir(dist))
+    session.run("twine", "check", "--strict", *built)
+    wheel = next(path for path in built if path.endswith(".whl"))
+    venv = os.path.join(dist, "venv")
+    session.run("python", "-m", "venv", venv)
+    python = os.path.join(venv, "bin", "python")
+    session.run(python, "-m", "pip", "install", "--quiet", wheel, external=True)
+    # Imported from outside the checkout, so the wheel is what gets tested.
+    session.chdir(dist)
+    check = "import trio_sse, trio_sse.providers, trio_sse.testing; print(trio_sse.__version__)"
+    session.run(python, "-c", check, external=True)
+    session.run(os.path.join(venv, "bin", "trio-sse"), "demo", external=True)
 
 
 @nox.session(python="3.12")

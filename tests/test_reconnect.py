@@ -40,8 +40,8 @@ def gaps(times: list[float]) -> list[float]:
     return [round(b - a, 9) for a, b in pairwise(times)]
 
 
-async def collect(client: Any, method: str = "GET", **kwargs: Any) -> list[str]:
-    async with open_event_stream(client, method, "/s", **kwargs) as events:
+async def collect(client: Any, method: str = "GET", url: str = "/s", **kwargs: Any) -> list[str]:
+    async with open_event_stream(client, method, url, **kwargs) as events:
         return [event.data async for event in events]
 
 
@@ -430,7 +430,7 @@ async def test_reconnects_are_logged_at_info(
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert infos == [
         "GET /s: ReadError: connection dropped by the script; retrying in 1 s",
-        "reconnected: http://test/s answered 204",
+        "http://test/s answered 204 No Content: the stream is over",
     ]
 
 
@@ -451,3 +451,32 @@ async def test_pump_events_lower_tier_reconnects_too(
     stream = await nursery.start(partial(pump_events, client, "GET", "/s", retry=EXACT))
     assert [e.data async for e in stream] == ["a"]
     assert seen.requests[1].headers["last-event-id"] == "x"
+
+
+async def test_a_request_that_cannot_work_is_not_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client = httpx.AsyncClient()
+    with pytest.raises(NetworkError, match="UnsupportedProtocol") as info:
+        await collect(client, url="ftp://example.test/feed")
+    assert not info.value.transient
+    assert trio.current_time() == 0  # no backoff: it gave up at once
+
+
+async def test_a_body_that_does_not_decode_is_not_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    gzip = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+    client, seen = scripted_client(Script([b"not gzip at all"], headers=gzip))
+    with pytest.raises(NetworkError, match="DecodingError") as info:
+        await collect(client, retry=EXACT)
+    assert not info.value.transient
+    assert len(seen.requests) == 1
+
+
+async def test_one_attempt_is_said_in_the_singular(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(unavailable())
+    with pytest.raises(RetriesExhaustedError, match=r"gave up after 1 attempt; the last: "):
+        await collect(client, retry=RetryPolicy(max_attempts=1))

@@ -134,7 +134,17 @@ class NetworkError(SSEError):
 
     The exception from httpx (or httpx2) is chained as ``__cause__``; its message and
     class name are in this one's message.
+
+    Attributes:
+        transient: whether trying again could help (a connection refused, dropped or
+            timed out), as opposed to a request that cannot work (an unsupported URL
+            scheme, a body that does not decode, too many redirects); only transient
+            failures are retried.
     """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class IdleTimeoutError(NetworkError):
@@ -163,6 +173,7 @@ class RetriesExhaustedError(SSEError):
 
     def __init__(self, *, attempts: int, last_error: SSEError | None) -> None:
         reason = "the stream ended without an event" if last_error is None else str(last_error)
-        super().__init__(f"gave up after {attempts} attempts in a row; the last: {reason}")
+        tries = "1 attempt" if attempts == 1 else f"{attempts} attempts in a row"
+        super().__init__(f"gave up after {tries}; the last: {reason}")
         self.attempts = attempts
         self.last_error = last_error

@@ -22,6 +22,8 @@ __all__ = [
     "HeadersInput",
     "TransportBase",
     "httpx_module",
+    "is_transient",
+    "new_client",
     "request_errors",
     "sse_request_headers",
     "streaming_timeout",
@@ -82,6 +84,22 @@ def request_errors() -> tuple[type[Exception], ...]:
     if httpx2 is None:
         return (httpx.RequestError,)
     return (httpx.RequestError, httpx2.RequestError)
+
+
+def is_transient(error: Exception) -> bool:
+    """Whether a request error of httpx's (or httpx2's) might not happen on a new try.
+
+    Connecting, reading, writing, timeouts and a server breaking the protocol mid-body
+    are; an unsupported scheme, a bad URL, our own protocol error, a body that does not
+    decode and too many redirects are not.
+    """
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {"TimeoutException", "NetworkError", "RemoteProtocolError", "ProxyError"})
+
+
+def new_client(**kwargs: Any) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient``, for the command line, which must make a client of its own."""
+    return httpx.AsyncClient(**kwargs)
 
 
 def streaming_timeout(client: AsyncHTTPClient) -> tuple[float | None, ...]:

@@ -256,6 +256,8 @@ class _Pump:
     ) -> bool:
         if isinstance(failure, StatusError):
             return failure.status_code in policy.retry_statuses
+        if not failure.transient:
+            return False  # an unsupported scheme, a body that does not decode: no use
         # A body that has begun is resumed only by a reconnecting stream: a POST's reply
         # must not be replayed (nothing is lost while no byte of it has arrived).
         return self._reconnect or not body_started
@@ -325,7 +327,10 @@ class _Pump:
             )
             task_status.started(self._stream)
         else:
-            logger.info("reconnected: %s answered %d", response.url, response.status_code)
+            if response.status_code == 204:
+                logger.info("%s answered 204 No Content: the stream is over", response.url)
+            else:
+                logger.info("reconnected: %s answered %d", response.url, response.status_code)
             stream.status_code = response.status_code
             stream.headers = response.headers
             stream.url = str(response.url)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Final
 
 from ._errors import ContentTypeError, NetworkError, SSEError, StatusError
-from ._http import AsyncHTTPResponse, request_errors
+from ._http import AsyncHTTPResponse, is_transient, request_errors
 
 __all__ = ["as_network_errors", "body_chunks", "check_response"]
 
@@ -25,7 +25,9 @@ def as_network_errors(method: str, url: str) -> Generator[None, None, None]:
     except SSEError:
         raise  # httpx_sse.SSEError is an httpx.TransportError: ours pass through as they are
     except request_errors() as exc:
-        raise NetworkError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        raise NetworkError(
+            f"{method} {url}: {type(exc).__name__}: {exc}", transient=is_transient(exc)
+        ) from exc
 
 
 @asynccontextmanager
