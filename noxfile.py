@@ -77,7 +77,7 @@ def typecheck(session: nox.Session) -> None:
 def package(session: nox.Session) -> None:
     """Build the sdist and wheel, check them with twine, install the wheel alone, run the demo."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "package"))
-    dist = session.create_tmp()
+    dist = os.path.abspath(session.create_tmp())  # still right after the chdir below
     session.run("python", "-m", "build", "--outdir", dist)
     built = sorted(os.path.join(dist, name) for name in os.listdir(dist))
     session.run("twine", "check", "--strict", *built)
@@ -97,11 +97,14 @@ def package(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmarks: decoder, loopback pipeline, many streams, backpressure, cancellation."""
     install(session, "bench")
+    results = "bench/results"
     session.run("python", "bench/decoder.py", *session.posargs)
-    session.run("python", "bench/pipeline.py")
-    session.run("python", "bench/scale.py")
-    session.run("python", "bench/backpressure.py")
+    session.run("python", "bench/pipeline.py", "--json", f"{results}/pipeline.json")
+    session.run("python", "bench/profile.py")
+    session.run("python", "bench/scale.py", "--json", f"{results}/scale.json")
+    session.run("python", "bench/backpressure.py", "--json", f"{results}/backpressure.json")
     session.run("python", "bench/cancel_latency.py")
+    session.run("python", "bench/plot.py", results, "docs/performance.png")
 
 
 @nox.session(python="3.12")

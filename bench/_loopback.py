@@ -7,11 +7,13 @@ so the server's work never competes with the client's in one interpreter.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import httpx_sse
@@ -22,6 +24,16 @@ SSE_HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
     b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
 )
+
+
+def save_results(path: str | None, results: dict[str, Any]) -> None:
+    """Write a benchmark's results as JSON (for ``bench/plot.py``), when asked to."""
+    if path is None:
+        return
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as out:
+        json.dump({"python": sys.version.split()[0], **results}, out, indent=1)
+        out.write("\n")
 
 
 def chunk(event: bytes) -> bytes:

@@ -18,7 +18,7 @@ import time
 
 import httpx
 import trio
-from _loopback import accept_stream, chunk, listening, server_process
+from _loopback import accept_stream, chunk, listening, save_results, server_process
 
 import trio_sse
 
@@ -69,6 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gigabytes", type=float, default=1.0)
     parser.add_argument("--event-kib", type=int, default=64)
+    parser.add_argument("--json", metavar="FILE", help="also write the samples there")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -88,6 +89,17 @@ def main() -> None:
     settled = [rss for _, received, rss in samples if received >= 2**27]  # after 128 MiB
     if settled:
         print(f"RSS after the first 128 MiB: {min(settled):.1f} to {max(settled):.1f} MiB")
+    save_results(
+        args.json,
+        {
+            "event_kib": args.event_kib,
+            "buffer": trio_sse.DEFAULT_MAX_BUFFER_SIZE,
+            "samples": [
+                {"seconds": seconds, "received_mb": received / 1e6, "rss_mib": rss}
+                for seconds, received, rss in samples
+            ],
+        },
+    )
 
 
 if __name__ == "__main__":

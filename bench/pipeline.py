@@ -7,6 +7,8 @@ Consumers, each in this process, one at a time, interleaved over rounds:
 - (a) raw httpx ``aiter_bytes()``: no parsing at all, the floor;
 - (b) httpx-sse ``aiter_sse()`` under Trio, ``json.loads`` on every event;
 - (c) trio-sse ``open_event_stream``, ``json.loads`` on every event;
+- (c') trio-sse's decoder called inline on ``aiter_bytes``, ``json.loads`` on every event:
+  no pump and no channel, the lower bound of any design that reads through httpx;
 - (d) trio-sse's pump with the Anthropic consumer as a sibling task (``interpret_events``),
   every neutral event received;
 - (e) the official anthropic SDK's async ``messages.stream()`` (asyncio), every event.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -35,6 +38,7 @@ from _loopback import (
     consume_httpx_sse,
     consume_trio_sse,
     listening,
+    save_results,
     server_process,
 )
 
@@ -73,6 +77,17 @@ async def raw_httpx(client: httpx.AsyncClient, url: str) -> int:
     return size
 
 
+async def decoder_inline(client: httpx.AsyncClient, url: str) -> int:
+    count = 0
+    decoder = trio_sse.SSEDecoder()
+    async with client.stream("GET", url) as response:
+        async for chunk in response.aiter_bytes():
+            for event in decoder.feed(chunk):
+                json.loads(event.data)
+                count += 1
+    return count
+
+
 async def trio_sse_anthropic(client: httpx.AsyncClient, url: str) -> int:
     pump = partial(trio_sse.pump_events, client, "GET", url, reconnect=False)
     async with trio.open_nursery() as nursery:
@@ -88,6 +103,7 @@ CONSUMERS: dict[str, Consumer] = {
     "(a) raw httpx aiter_bytes": raw_httpx,
     "(b) httpx-sse aiter_sse": consume_httpx_sse,
     "(c) trio-sse open_event_stream": consume_trio_sse,
+    "(c') trio-sse decoder inline": decoder_inline,
     "(d) trio-sse + Anthropic consumer": trio_sse_anthropic,
 }
 SDK = "(e) anthropic SDK messages.stream"
@@ -130,6 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", metavar="FILE", help="also write the results there")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -151,6 +168,10 @@ def main() -> None:
     )
     sdk_ratio = best[SDK] / best["(d) trio-sse + Anthropic consumer"]
     print(f"trio-sse + Anthropic consumer events/s over the SDK's: {sdk_ratio:.2f}x (target 4x)")
+    per_event = {name: seconds / args.events * 1e6 for name, seconds in best.items()}
+    save_results(
+        args.json, {"events": args.events, "rounds": args.rounds, "us_per_event": per_event}
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import time
 
 import httpx
 import trio
-from _loopback import SSE_HEAD, consume_httpx_sse, consume_trio_sse, server_process
+from _loopback import SSE_HEAD, consume_httpx_sse, consume_trio_sse, save_results, server_process
 from pipeline import body
 
 
@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", metavar="FILE", help="also write the results there")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--contender", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -119,6 +120,16 @@ def main() -> None:
         )
     ratio = summary["trio-sse"][0] / summary["httpx-sse"][0]
     print(f"trio-sse aggregate events/s over httpx-sse's: {ratio:.2f}x (the target is 1.3x)")
+    save_results(
+        args.json,
+        {
+            "streams": args.streams,
+            "events": args.events,
+            "rounds": args.rounds,
+            "events_per_second": {name: rate for name, (rate, _) in summary.items()},
+            "kib_per_stream": {name: kib for name, (_, kib) in summary.items()},
+        },
+    )
 
 
 if __name__ == "__main__":

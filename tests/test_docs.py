@@ -71,6 +71,16 @@ def test_readme_example_runs_as_written(index: int, tmp_path: Path) -> None:
         3: ["['hi']", "2 1 StatusError"],
         4: ["text: Looking ", "text: it up.", "call: search {'q': 'trio'}", "tool_use 9 21"],
         5: ["resumed within 31 s"],
+        6: [
+            "Hi! (anthropic: end_turn)",
+            "Hi! (openai-chat: stop)",
+            "Hi! (gemini: STOP)",
+            "['tick 1', 'tick 2', 'tick 3', 'tick 4'] resumed from 2",
+            "first event: None",
+            "slow consumer saw 50",
+            "stopped after 3 events; body closed: True",
+            "httpx2: ['tick 1', 'tick 2']",
+        ],
     }
     if index in expected:
         assert result.stdout.splitlines() == expected[index]

@@ -5,8 +5,11 @@ Each test runs under a ``fail_after`` guard on Trio's clock, so a hang fails fas
 
 from __future__ import annotations
 
+import statistics
+import time
 import zlib
 from collections.abc import AsyncIterator
+from itertools import pairwise
 
 import httpx
 import httpx2
@@ -15,7 +18,7 @@ import trio
 
 from trio_sse import ContentTypeError, NetworkError, StatusError, open_event_stream
 
-from .servers import SSE_HEAD, ServerLog, serve_raw
+from .servers import SSE_HEAD, SSE_HEAD_CHUNKED, ServerLog, chunked, serve_raw
 
 GUARD = 10  # seconds: generous for a loaded 2-core machine, small enough to fail fast
 
@@ -239,3 +242,40 @@ async def test_the_pool_keeps_no_connection_of_a_cancelled_stream(
                         scope.cancel()
             assert pool.connections == []  # cut off: closed, not returned to the pool
             await log.disconnected.wait()
+
+
+async def test_a_fast_stream_lets_sibling_tasks_run_every_few_milliseconds(
+    nursery: trio.Nursery, client: httpx.AsyncClient
+) -> None:
+    # The server writes 20,000 events (one HTTP chunk each) as fast as the socket takes
+    # them, so the pump never waits for data and the consumer rarely waits for the pump.
+    # A sibling task that only loops on checkpoints must still get turns, often.
+    count = 20_000
+    body = chunked(*(b"data: %d\n\n" % i for i in range(count)))
+
+    async def handler(stream: trio.SocketStream) -> None:
+        await stream.send_all(SSE_HEAD_CHUNKED + body)
+
+    url = await serve_raw(nursery, handler)
+    received = 0
+    turns: list[tuple[float, int]] = []  # (when, events received by then)
+    done = False
+
+    async def sibling() -> None:
+        while not done:
+            turns.append((time.perf_counter(), received))
+            await trio.lowlevel.checkpoint()
+
+    with trio.fail_after(GUARD):
+        async with open_event_stream(client, "GET", url, reconnect=False) as events:
+            nursery.start_soon(sibling)
+            async for event in events:
+                assert event.data == str(received)
+                received += 1
+            done = True
+    assert received == count
+    gaps = [(later[0] - earlier[0], later[1] - earlier[1]) for earlier, later in pairwise(turns)]
+    # A schedule point at least every 64 receives (twice that between two observations);
+    # at the microseconds an event costs, that is well under a millisecond a turn.
+    assert max(events for _, events in gaps) <= 2 * 64
+    assert statistics.median(seconds for seconds, _ in gaps) < 0.002

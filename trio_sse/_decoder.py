@@ -65,6 +65,9 @@ class SSEDecoder:
     Each event's ``id`` is the last event ID in force when it was dispatched, and its
     ``retry`` the value its own block set (``None`` if none), as in httpx-sse.
 
+    Sans-IO and synchronous: no method is a checkpoint, so a ``feed`` is never cancelled
+    half-way, and a decoder can be driven from any task (one at a time).
+
     Args:
         max_event_size: the most characters one event's data (its ``data`` values summed),
             or any one line, may hold. Beyond it :meth:`feed` raises

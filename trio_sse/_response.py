@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Final
 
 from ._errors import ContentTypeError, NetworkError, SSEError, StatusError
-from ._http import AsyncHTTPResponse, is_transient, request_errors
+from ._http import AsyncHTTPResponse, is_transient, raw_body, request_errors
 
 __all__ = ["as_network_errors", "body_chunks", "check_response"]
 
@@ -34,10 +34,10 @@ def as_network_errors(method: str, url: str) -> Generator[None, None, None]:
 async def body_chunks(response: AsyncHTTPResponse) -> AsyncGenerator[AsyncIterator[bytes], None]:
     """The body's (content-decoded) chunks, closed promptly however the reader leaves.
 
-    httpx implements ``aiter_bytes`` as an async generator; one abandoned half-way would be
-    left for the garbage collector, and Trio warns about that.
+    httpx implements its body iterators as async generators; one abandoned half-way would
+    be left for the garbage collector, and Trio warns about that.
     """
-    chunks = response.aiter_bytes()
+    chunks = raw_body(response)
     try:
         yield chunks
     finally:

@@ -14,6 +14,8 @@ __all__ = ["Interpreter"]
 class Interpreter(Protocol):
     """A provider format's interpreter: no I/O, no Trio, one per stream.
 
+    Every method is synchronous: none is a checkpoint, none can be cancelled half-way.
+
     ``feed`` every event in order; call ``finish`` when the event stream ends.
     Once :attr:`done`, later events are ignored (``feed`` returns ``[]`` and logs them at
     DEBUG on ``trio_sse.providers``): the message is complete. After ``feed`` or
