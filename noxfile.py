@@ -95,12 +95,14 @@ def package(session: nox.Session) -> None:
 
 @nox.session(python="3.12")
 def bench(session: nox.Session) -> None:
-    """The benchmarks: decoder, loopback pipeline, many streams, backpressure, cancellation."""
+    """The benchmarks (decoder, loopback pipeline and its profile, chunk framing, many streams,
+    backpressure, cancellation), then the README's plot from their results."""
     install(session, "bench")
     results = "bench/results"
     session.run("python", "bench/decoder.py", *session.posargs)
     session.run("python", "bench/pipeline.py", "--json", f"{results}/pipeline.json")
     session.run("python", "bench/profile.py")
+    session.run("python", "bench/chunk_framing.py")
     session.run("python", "bench/scale.py", "--json", f"{results}/scale.json")
     session.run("python", "bench/backpressure.py", "--json", f"{results}/backpressure.json")
     session.run("python", "bench/cancel_latency.py")

@@ -188,6 +188,7 @@ def test_provider_options(monkeypatch: pytest.MonkeyPatch) -> None:
         (["http://x", "--provider", "anthropic", "-d", "{"], "-d: not JSON"),
         (["http://x", "--provider", "anthropic", "-d", "{}", "-X", "GET"], "sends a POST"),
         (["http://x", "--provider", "cohere", "-d", "{}"], "invalid choice: 'cohere'"),
+        (["http://x", "-H", "X-Name: é"], "must be ASCII"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(
@@ -570,3 +571,28 @@ async def test_the_demo_runs_and_says_what_it_showed() -> None:
     assert len(showed) == 5
     assert "resumed with Last-Event-ID: 3" in showed[2]
     assert b"Traceback" not in done.stderr
+
+
+async def test_the_demo_into_a_closed_pipe_exits_141_without_a_traceback() -> None:
+    # ``trio-sse demo | head -c 10``: the demo's server task prints too, so the closed pipe
+    # may come out of a nursery inside an exception group; it must still be status 141.
+    errors = bytearray()
+    with trio.fail_after(GUARD):
+        process = await trio.lowlevel.open_process(
+            cli_command("demo"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env()
+        )
+        try:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            first = await process.stdout.receive_some(10)
+            await process.stdout.aclose()  # the reader goes away after a few bytes
+            await drain(process.stderr, errors)
+            status = await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                with trio.CancelScope(shield=True):
+                    await process.wait()
+    assert first.startswith(b"trio-sse")
+    assert status == 141, errors.decode()
+    assert b"Traceback" not in errors

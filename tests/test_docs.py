@@ -79,7 +79,8 @@ def test_readme_example_runs_as_written(index: int, tmp_path: Path) -> None:
             "first event: None",
             "slow consumer saw 50",
             "stopped after 3 events; body closed: True",
-            "httpx2: ['tick 1', 'tick 2']",
+            "httpx2: tick 1",
+            "httpx2: tick 2",
         ],
     }
     if index in expected:
