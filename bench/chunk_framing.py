@@ -67,9 +67,9 @@ def framing_per_read(payload: bytes) -> int:
                 return chunks
             parts.append(buffer[data_start:data_end])
             chunks += 1
-        if position == 0 and len(buffer) > 32 and not _SIZE_LINE.match(buffer):
-            raise ValueError("not a chunk-size line")
         pending = buffer[position:]
+        if len(pending) > 32 and not _SIZE_LINE.match(pending):  # longer than any size line
+            raise ValueError("not a chunk-size line")
         b"".join(parts)  # what the decoder would be fed: one bytes per read
     raise ValueError("the body ended without its last chunk")
 
