@@ -121,6 +121,7 @@ def test_text_message_events_and_message() -> None:
         content=(TextBlock("Hello"),),
         stop_reason="end_turn",
         usage=usage,
+        provider="anthropic",
     )
     assert events == [
         MessageStart("msg_1", "claude-x"),
@@ -525,7 +526,7 @@ def test_error_event_before_anything_and_without_json() -> None:
         run(sse("Internal Server Error", "error"))
     assert info.value.error_type == ""
     assert info.value.error_message == "Internal Server Error"
-    assert info.value.partial == Message()
+    assert info.value.partial == Message(provider="anthropic")
 
 
 def test_error_payload_without_event_line() -> None:
@@ -621,6 +622,7 @@ def test_text_recording() -> None:
         ),
         stop_reason="end_turn",
         usage=Usage(12, 30, 0, 0),
+        provider="anthropic",
     )
 
 

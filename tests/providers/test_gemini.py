@@ -100,7 +100,7 @@ def test_text_chunks_join_and_finish_reason_ends_the_reply() -> None:
         chunk({"text": "lo"}, finish="STOP", usage=META),
     )
     usage = Usage(9, 208, reasoning_tokens=185)
-    expected = Message("r1", "gemini-x", (TextBlock("Hello"),), "STOP", usage)
+    expected = Message("r1", "gemini-x", (TextBlock("Hello"),), "STOP", usage, provider="gemini")
     assert message == expected
     assert events == [
         MessageStart("r1", "gemini-x"),
@@ -119,7 +119,9 @@ def test_done_only_at_the_finish_reason_and_later_chunks_are_ignored() -> None:
     feed_all(interpreter, chunk({"text": ""}, finish="MAX_TOKENS"))
     assert (before, interpreter.done) == (False, True)
     assert feed_all(interpreter, chunk({"text": "b"}, usage=META)) == []
-    assert interpreter.finish() == Message("r1", "gemini-x", (TextBlock("a"),), "MAX_TOKENS")
+    assert interpreter.finish() == Message(
+        "r1", "gemini-x", (TextBlock("a"),), "MAX_TOKENS", provider="gemini"
+    )
 
 
 def test_message_is_a_fresh_snapshot() -> None:
@@ -347,6 +349,7 @@ def test_a_blocked_prompt_ends_the_reply_with_its_feedback() -> None:
         content=(OtherBlock("promptFeedback", feedback),),
         stop_reason="PROHIBITED_CONTENT",
         usage=Usage(7, 0),
+        provider="gemini",
     )
     assert [type(e) for e in events] == [MessageStart, UsageUpdate, MessageStop]
 

@@ -66,7 +66,7 @@ def test_a_fresh_interpreter_holds_an_empty_unfinished_message(
 ) -> None:
     interpreter = new()
     assert not interpreter.done
-    assert interpreter.message == Message()
+    assert interpreter.message == Message(provider=provider)
 
 
 @pytest.mark.parametrize(PARAMETERS, FORMATS)
@@ -96,7 +96,11 @@ def test_finish_before_the_terminator_is_incomplete_and_spends_the_interpreter(
     with pytest.raises(IncompleteStreamError) as info:
         interpreter.finish()
     error = info.value
-    assert (error.provider, error.expected, error.partial) == (provider, terminator, Message())
+    assert (error.provider, error.expected, error.partial) == (
+        provider,
+        terminator,
+        Message(provider=provider),
+    )
     for call in (lambda: interpreter.feed(stream[-1]), interpreter.finish):
         with pytest.raises(IncompleteStreamError) as again:
             call()

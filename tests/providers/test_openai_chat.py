@@ -99,6 +99,7 @@ def test_text_message_events_and_message() -> None:
         content=(TextBlock("Hello"),),
         stop_reason="stop",
         usage=Usage(input_tokens=10, output_tokens=2),
+        provider="openai-chat",
     )
     assert events == [
         MessageStart("chatcmpl-1", "gpt-x"),
@@ -176,7 +177,7 @@ def test_reasoning_field_and_reasoning_content_preferred() -> None:
 
 def test_done_first_still_starts_the_message() -> None:
     events, message = run(DONE)
-    assert message == Message()
+    assert message == Message(provider="openai-chat")
     assert events == [MessageStart(None, None), MessageStop(None, message)]
 
 
@@ -461,6 +462,7 @@ def test_xai_recording() -> None:
         content=(ThinkingBlock("First, the user said"), TextBlock("Hello")),
         stop_reason="stop",
         usage=Usage(12, 1, cache_read_input_tokens=11, reasoning_tokens=290),
+        provider="openai-chat",
     )
 
 

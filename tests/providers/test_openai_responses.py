@@ -131,7 +131,14 @@ def test_text_message_events_and_message() -> None:
         item_done(0, message_item("Hello")),
         completed([message_item("Hello")]),
     )
-    expected = Message("resp_1", "gpt-x", (TextBlock("Hello"),), "completed", THE_USAGE)
+    expected = Message(
+        "resp_1",
+        "gpt-x",
+        (TextBlock("Hello"),),
+        "completed",
+        THE_USAGE,
+        provider="openai-responses",
+    )
     assert message == expected
     assert events == [
         MessageStart("resp_1", "gpt-x"),
@@ -683,6 +690,7 @@ def test_copilot_recording_with_rotating_ids() -> None:
         ),
         stop_reason="completed",
         usage=Usage(19, 105, 0, 0, 44),
+        provider="openai-responses",
     )
 
 

@@ -28,10 +28,12 @@ from ._vocabulary import TextBlock as TextBlock
 from ._vocabulary import TextDelta as TextDelta
 from ._vocabulary import ThinkingBlock as ThinkingBlock
 from ._vocabulary import ThinkingDelta as ThinkingDelta
+from ._vocabulary import Tool as Tool
 from ._vocabulary import ToolCall as ToolCall
 from ._vocabulary import ToolCallDelta as ToolCallDelta
 from ._vocabulary import ToolCallEnd as ToolCallEnd
 from ._vocabulary import ToolCallStart as ToolCallStart
+from ._vocabulary import ToolOutput as ToolOutput
 from ._vocabulary import Usage as Usage
 from ._vocabulary import UsageUpdate as UsageUpdate
 
@@ -54,10 +56,12 @@ __all__ = [
     "TextDelta",
     "ThinkingBlock",
     "ThinkingDelta",
+    "Tool",
     "ToolCall",
     "ToolCallDelta",
     "ToolCallEnd",
     "ToolCallStart",
+    "ToolOutput",
     "Usage",
     "UsageUpdate",
     "interpret_events",

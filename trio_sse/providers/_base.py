@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import ClassVar, Generic, Protocol, TypeVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from httpx_sse import ServerSentEvent
 
@@ -54,7 +55,23 @@ class BaseInterpreter(Generic[_B]):
     def message(self) -> Message:
         """The message accumulated so far (a fresh frozen snapshot)."""
         content = tuple(block.snapshot() for block in self._blocks)
-        return Message(self._id, self._model, content, self._stop_reason, self._usage)
+        return Message(
+            self._id,
+            self._model,
+            content,
+            self._stop_reason,
+            self._usage,
+            self._PROVIDER,
+            self._reply_raw(),
+        )
+
+    def _reply_raw(self) -> Mapping[str, Any]:
+        """:attr:`Message.raw`: what the provider said of the reply outside its blocks.
+
+        A format overrides this; the mapping returned must not change afterwards (a
+        snapshot keeps it), so build a new one rather than mutating one handed out.
+        """
+        return {}
 
     @property
     def done(self) -> bool:

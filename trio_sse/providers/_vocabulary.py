@@ -11,6 +11,18 @@ Two kinds of value, all frozen and slotted:
 A :class:`TextBlock`'s ``signature`` and ``citations`` have no event of their own: read
 them in the message (:class:`MessageStop` carries it); a :class:`ToolCall`'s
 ``signature`` is in :class:`ToolCallEnd`'s ``call``.
+
+Nothing the next request needs is lost: every block keeps ``raw``, the provider's own
+JSON for it as finally assembled (every field, those this version does not know
+included), and :class:`Message` keeps ``raw``, what the provider said of the reply outside
+its blocks, and names its ``provider``. The neutral fields are a view for code that only
+reads; ``raw`` is what each provider module's ``assistant_turn`` sends back. ``raw`` takes
+no part in equality (two blocks are equal when their neutral fields are) and is not in
+``repr``. Treat it as read-only: snapshots may share it.
+
+Going the other way, :class:`Tool` declares a tool and :data:`ToolOutput` is what running
+a :class:`ToolCall` gave; each provider module's ``tool_declarations`` and
+``tool_results_turn`` turn them into that provider's JSON.
 """
 
 from __future__ import annotations
@@ -30,13 +42,20 @@ __all__ = [
     "TextDelta",
     "ThinkingBlock",
     "ThinkingDelta",
+    "Tool",
     "ToolCall",
     "ToolCallDelta",
     "ToolCallEnd",
     "ToolCallStart",
+    "ToolOutput",
     "Usage",
     "UsageUpdate",
 ]
+
+
+def _raw() -> Any:
+    """A ``raw`` field: the provider's JSON, not compared, not in the repr."""
+    return field(default_factory=dict[str, Any], compare=False, repr=False)
 
 
 # --- usage ---------------------------------------------------------------------------
@@ -46,12 +65,21 @@ __all__ = [
 class Usage:
     """Token counts as the provider reports them; ``None`` where it reports nothing.
 
+    ``input_tokens`` means what the provider means by it; ``total_input_tokens`` is the
+    same quantity for every provider: every prompt token, cached or not.
+
     Attributes:
-        input_tokens: prompt tokens (Anthropic: not counting cache reads and writes).
+        input_tokens: prompt tokens as the provider counts them (Anthropic: not counting
+            cache reads and writes; OpenAI and Gemini: counting them).
         output_tokens: generated tokens, reasoning included where the provider counts it so.
         cache_read_input_tokens: prompt tokens read from a cache.
         cache_creation_input_tokens: prompt tokens written to a cache (Anthropic).
-        reasoning_tokens: tokens spent thinking (OpenAI, Gemini's ``thoughtsTokenCount``).
+        reasoning_tokens: tokens spent thinking (OpenAI's ``reasoning_tokens``, Anthropic's
+            ``thinking_tokens``, Gemini's ``thoughtsTokenCount``).
+        total_input_tokens: every prompt token, cache reads and writes included (Anthropic:
+            ``input_tokens`` + cache reads + cache writes; the others: ``input_tokens``);
+            ``None`` when the provider has not yet said enough to know.
+        raw: the provider's own usage JSON, as last stated.
     """
 
     input_tokens: int = 0
@@ -59,6 +87,8 @@ class Usage:
     cache_read_input_tokens: int | None = None
     cache_creation_input_tokens: int | None = None
     reasoning_tokens: int | None = None
+    total_input_tokens: int | None = None
+    raw: Mapping[str, Any] = _raw()
 
 
 # --- content blocks --------------------------------------------------------------------
@@ -75,12 +105,20 @@ class TextBlock:
             text part), if any.
         citations: the provider's citation objects for the text, as JSON, in order
             (Anthropic's ``citations``, OpenAI Responses' ``annotations``).
+        id: the id of the provider's item holding the text (OpenAI Responses: the
+            ``message`` item's ``id``), if it has one.
+        phase: OpenAI Responses' ``phase`` of the message item (``"commentary"``,
+            ``"final_answer"``), to be sent back with it; ``None`` if none.
+        raw: the provider's JSON for the block, as finally assembled.
     """
 
     text: str
     refusal: bool = False
     signature: str | None = None
     citations: tuple[Mapping[str, Any], ...] = ()
+    id: str | None = None
+    phase: str | None = None
+    raw: Mapping[str, Any] = _raw()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +130,19 @@ class ThinkingBlock:
         signature: what must be sent back with the block (Anthropic's ``signature``,
             Gemini's ``thoughtSignature``, OpenAI's ``encrypted_content``), if any.
         redacted: Anthropic's ``redacted_thinking``: ``signature`` holds its ``data``.
+        id: the provider's item id (OpenAI Responses' ``reasoning`` item ``id``, which a
+            next request without ``store`` must send back), if it has one.
+        summary: the reasoning summary's parts, in order, each as it was streamed
+            (OpenAI Responses' ``summary[]``); ``()`` when the provider has none.
+        raw: the provider's JSON for the block, as finally assembled.
     """
 
     thinking: str
     signature: str | None = None
     redacted: bool = False
+    id: str | None = None
+    summary: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = _raw()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +161,13 @@ class ToolCall:
             ``server_tool_use``, OpenAI's built-in tools): nothing to answer.
         signature: what must be sent back with the call (Gemini's ``thoughtSignature`` on a
             function-call part; Gemini 3 requires it), if any.
+        complete: the call was streamed to its end and its arguments are what the model
+            meant: ``False`` when it was cut off (a token limit, a stream that broke) or
+            its arguments do not parse, so it cannot pass for a real call. Check it
+            before running a tool.
+        item_id: the provider's item id, where it differs from ``id`` (OpenAI Responses:
+            the ``function_call`` item's ``id``; ``id`` is its ``call_id``).
+        raw: the provider's JSON for the call, as finally assembled.
     """
 
     id: str
@@ -123,6 +176,9 @@ class ToolCall:
     raw_arguments: str
     provider_executed: bool = False
     signature: str | None = None
+    complete: bool = True
+    item_id: str | None = None
+    raw: Mapping[str, Any] = _raw()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +187,16 @@ class OtherBlock:
 
     Attributes:
         type: the provider's block or item type, e.g. ``"web_search_tool_result"``.
-        data: the provider's JSON for the block, as finally assembled.
+        data: the provider's JSON for the block, as finally assembled (also ``raw``).
     """
 
     type: str
     data: Mapping[str, Any]
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The provider's JSON for the block: ``data``, named as on every other block."""
+        return self.data
 
 
 ContentBlock: TypeAlias = TextBlock | ThinkingBlock | ToolCall | OtherBlock
@@ -155,6 +216,13 @@ class Message:
         stop_reason: the provider's own value (``"end_turn"``, ``"tool_calls"``,
             ``"STOP"``, ...), ``None`` until it arrives.
         usage: the latest token counts, ``None`` if none arrived.
+        provider: whose reply this is (``"anthropic"``, ``"openai-chat"``,
+            ``"openai-responses"``, ``"gemini"``), so signatures are never sent to another;
+            ``None`` for a message built by hand.
+        raw: what the provider said of the reply outside its content blocks, as last
+            stated, unknown fields included (Anthropic's ``container`` and
+            ``stop_details``, Gemini's ``continuationToken`` and candidate metadata, ...);
+            each provider module documents its shape.
     """
 
     id: str | None = None
@@ -162,6 +230,8 @@ class Message:
     content: tuple[ContentBlock, ...] = ()
     stop_reason: str | None = None
     usage: Usage | None = None
+    provider: str | None = None
+    raw: Mapping[str, Any] = _raw()
 
     @property
     def text(self) -> str:
@@ -187,6 +257,30 @@ class Message:
     def tool_calls(self) -> tuple[ToolCall, ...]:
         """Every tool call, in order (those the provider executed included, flagged)."""
         return tuple(block for block in self.content if isinstance(block, ToolCall))
+
+
+# --- going back: tools and their results -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A tool the model may call, for each provider module's ``tool_declarations``.
+
+    Attributes:
+        name: the name the model calls it by.
+        description: what it does, for the model.
+        parameters: the JSON Schema of its arguments (an ``"object"`` schema).
+    """
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+
+
+ToolOutput: TypeAlias = "str | Mapping[str, Any] | Exception"
+"""What running a :class:`ToolCall` gave, for each provider module's ``tool_results_turn``:
+text, a JSON object, or the exception it raised (sent back as an error, flagged the way
+the provider expects)."""
 
 
 # --- stream events -------------------------------------------------------------------------

@@ -250,7 +250,7 @@ class Interpreter(BaseInterpreter[_Block]):
         return [UsageUpdate(self._usage)]
 
     def _merge_usage(self, base: Usage, usage: Mapping[str, Any]) -> Usage:
-        counts = {name: get_int(usage, name, "usage") for name in _USAGE_FIELDS}
+        counts: dict[str, Any] = {name: get_int(usage, name, "usage") for name in _USAGE_FIELDS}
         return replace(base, **{k: v for k, v in counts.items() if v is not None})
 
     def _message_stop(self) -> list[StreamEvent]:
