@@ -17,16 +17,28 @@ import pytest
 import trio
 import trio.testing
 
-from trio_sse import NetworkError, SSEDecoder, pump_events
+from trio_sse import (
+    EventTooLargeError,
+    IdleTimeoutError,
+    NetworkError,
+    RetriesExhaustedError,
+    RetryPolicy,
+    SSEDecoder,
+    StatusError,
+    pump_events,
+)
 from trio_sse.providers import (
     APIStreamError,
     IncompleteStreamError,
+    InterruptedStreamError,
     Message,
     MessageStart,
     MessageStop,
     ProviderError,
     ProviderName,
+    ProviderStatusError,
     ProviderStream,
+    StalledStreamError,
     StreamEvent,
     TextDelta,
     anthropic,
@@ -36,6 +48,7 @@ from trio_sse.providers import (
     openai_chat,
     openai_responses,
 )
+from trio_sse.testing import Step
 
 from .recorded import recorded_params
 from .scripted import Drop, Pause, Script, scripted_client
@@ -246,14 +259,17 @@ async def test_a_reply_cut_mid_stream_is_not_replayed(
 ) -> None:
     body = anthropic_body(START, TEXT, delta("half"))
     client, seen = scripted_client(Script([body, Drop()]), Script([body]))
-    with pytest.raises(NetworkError):
+    with pytest.raises(InterruptedStreamError) as info:
         async with open_provider_stream(client, "anthropic", "/v1/messages", json={}) as reply:
             try:
                 async for _ in reply:
                     pass
             finally:
                 partial_message = reply.message
-    assert partial_message.text == "half"
+    assert partial_message.text == info.value.partial.text == "half"
+    assert isinstance(info.value.error, NetworkError)
+    assert info.value.__cause__ is info.value.error
+    assert info.value.transient
     assert len(seen.requests) == 1
 
 
@@ -297,3 +313,226 @@ async def test_a_consumer_can_read_any_memory_channel_of_events() -> None:
         events = [event async for event in reply]
     assert reply.message.text == "x"
     assert events[-1] == MessageStop(stop_reason="end_turn", message=reply.message)
+
+
+# --- every failure after the start carries the partial message --------------------------
+
+
+async def test_an_idle_timeout_mid_reply_is_interrupted_with_the_partial_message(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(
+        Script([anthropic_body(START, TEXT, delta("so far")), Pause(60)])
+    )
+    with pytest.raises(InterruptedStreamError) as info:
+        async with open_provider_stream(
+            client, "anthropic", "/v1/messages", json={}, idle_timeout=10
+        ) as reply:
+            async for _ in reply:
+                pass
+    assert isinstance(info.value.error, IdleTimeoutError)
+    assert info.value.partial.text == "so far"
+    assert info.value.partial.provider == "anthropic"
+    assert len(seen.requests) == 1  # a reply that has begun is never sent again
+
+
+async def test_an_oversized_event_mid_reply_is_interrupted_and_not_transient(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    huge = delta("x" * 5000)
+    client, _ = scripted_client(Script([anthropic_body(START, TEXT, delta("ok"), huge)]))
+    with pytest.raises(InterruptedStreamError) as info:
+        async with open_provider_stream(
+            client, "anthropic", "/v1/messages", json={}, max_event_size=1000
+        ) as reply:
+            async for _ in reply:
+                pass
+    assert isinstance(info.value.error, EventTooLargeError)
+    assert not info.value.transient
+    assert info.value.partial.text == "ok"
+
+
+# --- a stall is not life ----------------------------------------------------------------
+
+PING = {"type": "ping"}
+
+
+async def test_pings_without_progress_are_a_stall(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    pings: list[Step] = []
+    for _ in range(30):
+        pings += [Pause(5), anthropic_body(PING)]
+    script = Script([anthropic_body(START, TEXT, delta("thinking...")), *pings])
+    client, _ = scripted_client(script)
+    start = trio.current_time()
+    with pytest.raises(StalledStreamError) as info:
+        async with open_provider_stream(
+            client, "anthropic", "/v1/messages", json={}, idle_timeout=10, progress_timeout=60
+        ) as reply:
+            async for _ in reply:
+                pass
+    # The pings kept the byte-level watchdog (10 s) quiet; progress stopped at t=0.
+    assert trio.current_time() - start == pytest.approx(60)
+    assert info.value.progress_timeout == 60
+    assert info.value.partial.text == "thinking..."
+
+
+async def test_steady_progress_is_never_a_stall(autojump_clock: trio.testing.MockClock) -> None:
+    steps: list[Step] = []
+    for i in range(20):
+        steps += [Pause(50), anthropic_body(delta(str(i)))]
+    client, _ = scripted_client(
+        Script([anthropic_body(START, TEXT), *steps, anthropic_body(*STOP)])
+    )
+    async with open_provider_stream(
+        client, "anthropic", "/v1/messages", json={}, progress_timeout=60
+    ) as reply:
+        async for _ in reply:
+            pass
+    assert reply.done
+    assert reply.message.text == "".join(str(i) for i in range(20))
+
+
+async def test_usage_alone_is_not_progress(autojump_clock: trio.testing.MockClock) -> None:
+    usage = {"type": "message_delta", "delta": {}, "usage": {"output_tokens": 1}}
+    steps: list[Step] = []
+    for _ in range(10):
+        steps += [Pause(20), anthropic_body(usage)]
+    client, _ = scripted_client(Script([anthropic_body(START, TEXT, delta("a")), *steps]))
+    with pytest.raises(StalledStreamError):
+        async with open_provider_stream(
+            client, "anthropic", "/v1/messages", json={}, progress_timeout=30
+        ) as reply:
+            async for _ in reply:
+                pass
+
+
+async def test_a_slow_consumer_is_not_the_providers_stall(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # More events than the neutral buffer holds: the consumer task waits on a full buffer.
+    body = anthropic_body(START, TEXT, *(delta(str(i % 10)) for i in range(200)), *STOP)
+    client, _ = scripted_client(Script([body]))
+    received = 0
+    async with open_provider_stream(
+        client, "anthropic", "/v1/messages", json={}, progress_timeout=5
+    ) as reply:
+        async for _ in reply:
+            received += 1
+            await trio.sleep(30)  # the consumer takes 30 s per event
+    assert reply.done
+    assert received > 200
+
+
+async def test_a_progress_timeout_must_be_positive() -> None:
+    client, seen = scripted_client()
+    with pytest.raises(ValueError, match="progress_timeout"):
+        async with open_provider_stream(
+            client, "anthropic", "/v1/messages", json={}, progress_timeout=0
+        ):
+            pass  # pragma: no cover
+    assert seen.requests == []
+
+
+# --- a provider's status errors, parsed -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("provider", "body", "error_type", "error_message"),
+    [
+        (
+            "anthropic",
+            {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}},
+            "invalid_request_error",
+            "bad",
+        ),
+        (
+            "openai-chat",
+            {"error": {"message": "no model", "type": "invalid_request_error", "code": "x"}},
+            "invalid_request_error",
+            "no model",
+        ),
+        (
+            "gemini",
+            [
+                {
+                    "error": {
+                        "code": 400,
+                        "message": "API key not valid",
+                        "status": "INVALID_ARGUMENT",
+                    }
+                }
+            ],
+            "INVALID_ARGUMENT",
+            "API key not valid",
+        ),
+        ("openai-responses", "<html>Bad Gateway</html>", "", "<html>Bad Gateway</html>"),
+    ],
+)
+async def test_a_status_error_carries_the_providers_error(
+    provider: ProviderName, body: object, error_type: str, error_message: str
+) -> None:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    client, _ = scripted_client(
+        Script([raw.encode()], status=400, headers={"content-type": "application/json"})
+    )
+    with pytest.raises(ProviderStatusError) as info:
+        async with open_provider_stream(client, provider, "/x", json={}):
+            pass  # pragma: no cover
+    error = info.value
+    assert isinstance(error, StatusError)
+    assert (error.status_code, error.provider) == (400, provider)
+    assert (error.error_type, error.error_message) == (error_type, error_message)
+    assert error.body == raw
+    assert error_message in str(error)
+
+
+async def test_retries_exhausted_on_a_status_carry_the_providers_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    overloaded = b'{"type":"error","error":{"type":"overloaded_error","message":"busy"}}'
+    client, seen = scripted_client(*(Script([overloaded], status=529) for _ in range(2)))
+    with pytest.raises(RetriesExhaustedError) as info:
+        async with open_provider_stream(
+            client, "anthropic", "/x", json={}, retry=RetryPolicy(max_attempts=2)
+        ):
+            pass  # pragma: no cover
+    last = info.value.last_error
+    assert isinstance(last, ProviderStatusError)
+    assert (last.status_code, last.error_type) == (529, "overloaded_error")
+    assert len(seen.requests) == 2
+
+
+# --- the URL's query survives ------------------------------------------------------------
+
+
+async def test_the_urls_query_is_kept_and_params_are_added() -> None:
+    body = anthropic_body(START, TEXT, *STOP)
+    client, seen = scripted_client(Script([body]), Script([body]), Script([b""]))
+    url = "/openai/deployments/d/chat/completions?api-version=2024-10-21"
+    async with open_provider_stream(client, "anthropic", url, json={}) as reply:
+        async for _ in reply:
+            pass
+    assert str(seen.requests[0].url).endswith("?api-version=2024-10-21")
+    async with open_provider_stream(
+        client, "anthropic", url, json={}, params={"a": "1", "b": ["x", "y"], "c": True}
+    ) as reply:
+        async for _ in reply:
+            pass
+    assert str(seen.requests[1].url).endswith("?api-version=2024-10-21&a=1&b=x&b=y&c=true")
+
+
+async def test_geminis_key_in_the_url_survives_alt_sse() -> None:
+    answer = {"candidates": [{"content": {"parts": [{"text": "hi"}]}, "finishReason": "STOP"}]}
+    chunk = f"data: {json.dumps(answer)}\n\n".encode()
+    client, seen = scripted_client(Script([chunk]), Script([chunk]))
+    url = "/v1beta/models/g:streamGenerateContent?key=secret"
+    async with open_provider_stream(client, "gemini", url, json={}) as reply:
+        async for _ in reply:
+            pass
+    assert seen.requests[0].url.params.multi_items() == [("key", "secret"), ("alt", "sse")]
+    async with open_provider_stream(client, "gemini", url + "&alt=sse", json={}) as reply:
+        async for _ in reply:
+            pass
+    assert seen.requests[1].url.params.multi_items() == [("key", "secret"), ("alt", "sse")]

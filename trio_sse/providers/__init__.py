@@ -13,8 +13,11 @@ from ._consumer import interpret_events as interpret_events
 from ._consumer import open_provider_stream as open_provider_stream
 from ._errors import APIStreamError as APIStreamError
 from ._errors import IncompleteStreamError as IncompleteStreamError
+from ._errors import InterruptedStreamError as InterruptedStreamError
 from ._errors import MalformedEventError as MalformedEventError
 from ._errors import ProviderError as ProviderError
+from ._errors import ProviderStatusError as ProviderStatusError
+from ._errors import StalledStreamError as StalledStreamError
 from ._interpreter import Interpreter as Interpreter
 from ._request import ANTHROPIC_VERSION as ANTHROPIC_VERSION
 from ._request import ProviderName as ProviderName
@@ -43,6 +46,7 @@ __all__ = [
     "ContentBlock",
     "IncompleteStreamError",
     "Interpreter",
+    "InterruptedStreamError",
     "MalformedEventError",
     "Message",
     "MessageStart",
@@ -50,7 +54,9 @@ __all__ = [
     "OtherBlock",
     "ProviderError",
     "ProviderName",
+    "ProviderStatusError",
     "ProviderStream",
+    "StalledStreamError",
     "StreamEvent",
     "TextBlock",
     "TextDelta",

@@ -7,6 +7,7 @@ interpreter and sends the neutral events on another. Both are thin loops.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
@@ -16,16 +17,22 @@ import trio
 from httpx_sse import ServerSentEvent
 
 from .._decoder import DEFAULT_MAX_EVENT_SIZE
-from .._errors import SSEError
+from .._errors import RetriesExhaustedError, SSEError, StatusError
 from .._event_stream import EventStream
 from .._groups import open_hidden_nursery
 from .._handoff import Handoff, HandoffChannel
 from .._http import AsyncHTTPClient
 from .._pump import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_RETRY_POLICY, pump_events
 from .._retry import RetryPolicy
+from ._errors import (
+    InterruptedStreamError,
+    ProviderError,
+    ProviderStatusError,
+    StalledStreamError,
+)
 from ._interpreter import Interpreter
-from ._request import ProviderName, provider_request
-from ._vocabulary import Message, StreamEvent
+from ._request import ProviderName, QueryInput, provider_request
+from ._vocabulary import Message, StreamEvent, UsageUpdate
 
 __all__ = ["ProviderStream", "interpret_events", "open_provider_stream"]
 
@@ -42,10 +49,13 @@ class ProviderStream(HandoffChannel[StreamEvent]):
     always a cancellation point, a schedule point when it waits and at least every 64
     events; cancelled, it takes no event. After the last event it raises
     :exc:`trio.EndOfChannel` at a clean end (the provider's terminator arrived), or the
-    error that ended the reply: a :class:`~trio_sse.providers.ProviderError` (the
-    provider reported an error, the stream ended early, an event was malformed; its
-    ``partial`` is the message so far) or the SSE stream's own failure
-    (:class:`~trio_sse.NetworkError`, ...). Closing it stops the consumer and the pump.
+    error that ended the reply, always a :class:`~trio_sse.providers.ProviderError`
+    whose ``partial`` is the message so far: the provider reported an error
+    (:class:`APIStreamError`), the stream ended early (:class:`IncompleteStreamError`),
+    an event was malformed (:class:`MalformedEventError`), the SSE stream underneath
+    failed (:class:`InterruptedStreamError`, the :class:`~trio_sse.NetworkError` or
+    other failure as its ``error``), or no progress came in time
+    (:class:`StalledStreamError`). Closing it stops the consumer and the pump.
 
     Attributes:
         events: the SSE stream underneath (``statistics()``, ``status_code``, ``headers``).
@@ -85,6 +95,7 @@ async def interpret_events(
     interpreter: Interpreter,
     events: SSEEvents,
     *,
+    progress_timeout: float | None = None,
     max_buffer_size: int = _NEUTRAL_BUFFER,
     task_status: trio.TaskStatus[ProviderStream] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -97,26 +108,43 @@ async def interpret_events(
 
     ``nursery.start`` returns at once with the stream. The task ends when ``events``
     ends (it then calls ``interpreter.finish()``), when the interpreter or ``events``
-    raises an :class:`~trio_sse.SSEError` (handed to the stream, raised there after the
-    events before it; ``events`` is closed, so the pump closes its response), or when the
-    stream is closed (it closes ``events`` and returns quietly). Cancelled, or with
-    ``events`` closed under it (its pump cancelled), it closes the stream: a reader
-    elsewhere gets :exc:`trio.ClosedResourceError`, not a clean end.
-    Anything else (a bug) propagates into the nursery after being handed to the stream.
+    raises an :class:`~trio_sse.SSEError`, when no progress was made for
+    ``progress_timeout`` seconds, or when the stream is closed (it closes ``events`` and
+    returns quietly). A failure is handed to the stream and raised there after the
+    events before it, always as a :class:`~trio_sse.providers.ProviderError` carrying
+    the partial message: the interpreter's own errors as they are, a failure of
+    ``events`` as :class:`~trio_sse.providers.InterruptedStreamError`, a stall as
+    :class:`~trio_sse.providers.StalledStreamError`; ``events`` is then closed, so the
+    pump closes its response. Cancelled, or with ``events`` closed under it (its pump
+    cancelled), it closes the stream: a reader elsewhere gets
+    :exc:`trio.ClosedResourceError`, not a clean end. Anything else (a bug) propagates
+    into the nursery after being handed to the stream.
+
+    Args:
+        interpreter: the provider format's interpreter, fresh.
+        events: the SSE events of one reply.
+        progress_timeout: seconds without progress (a neutral event other than
+            :class:`~trio_sse.providers.UsageUpdate`; pings are not progress) after which
+            the reply is taken as stalled; ``None`` (the default): no limit. Counted from
+            the start; time waiting for a slow consumer does not count.
+        max_buffer_size: neutral events held for a consumer that lags.
     """
+    _check_progress_timeout(progress_timeout)
     send, receive = trio.open_memory_channel[StreamEvent](max_buffer_size)
     handoff = Handoff()
     task_status.started(ProviderStream(receive, handoff, interpreter, events))
     try:
         try:
-            async for event in events:
-                if not await _deliver(send, interpreter.feed(event)):
-                    return  # nobody listens: closing ``events`` stops the pump
-            interpreter.finish()
+            await _interpret(interpreter, events, send, progress_timeout)
         finally:
             events.close()
-    except SSEError as exc:
+    except ProviderError as exc:
         handoff.error = exc
+    except SSEError as exc:  # the event stream's own failure: the partial message attached
+        handoff.error = InterruptedStreamError(
+            provider=_provider(interpreter), partial=interpreter.message, error=exc
+        )
+        handoff.error.__cause__ = exc
     except trio.ClosedResourceError:
         receive.close()  # ``events`` was closed under us (its pump cancelled): a cut, not an end
         return
@@ -133,14 +161,67 @@ async def interpret_events(
     send.close()
 
 
-async def _deliver(send: trio.MemorySendChannel[StreamEvent], out: list[StreamEvent]) -> bool:
-    """Send ``out`` in order, without a schedule point while the buffer has room."""
+async def _interpret(
+    interpreter: Interpreter,
+    events: SSEEvents,
+    send: trio.MemorySendChannel[StreamEvent],
+    progress_timeout: float | None,
+) -> None:
+    """The loop: every event through the interpreter, its neutral events onto ``send``."""
+    if progress_timeout is None:
+        async for event in events:
+            if not await _deliver(send, interpreter.feed(event), None):
+                return  # nobody listens: closing ``events`` stops the pump
+        interpreter.finish()
+        return
+    with trio.CancelScope(deadline=trio.current_time() + progress_timeout) as stall:
+        async for event in events:
+            out = interpreter.feed(event)
+            if any(type(item) is not UsageUpdate for item in out):
+                stall.deadline = trio.current_time() + progress_timeout
+            if not await _deliver(send, out, (stall, progress_timeout)):
+                return
+        interpreter.finish()
+        return
+    raise StalledStreamError(  # the deadline fired
+        provider=_provider(interpreter),
+        partial=interpreter.message,
+        progress_timeout=progress_timeout,
+    )
+
+
+def _check_progress_timeout(progress_timeout: float | None) -> None:
+    if progress_timeout is not None and not progress_timeout > 0:
+        raise ValueError(f"progress_timeout must be more than 0 (or None), got {progress_timeout}")
+
+
+def _provider(interpreter: Interpreter) -> str:
+    """The provider's name for an error: the interpreter's messages say it."""
+    return interpreter.message.provider or type(interpreter).__module__
+
+
+async def _deliver(
+    send: trio.MemorySendChannel[StreamEvent],
+    out: list[StreamEvent],
+    stall: tuple[trio.CancelScope, float] | None,
+) -> bool:
+    """Send ``out`` in order, without a schedule point while the buffer has room.
+
+    Waiting for a consumer that lags is not the provider's stall: the progress deadline
+    is lifted while a send waits, and restarts when it is done.
+    """
     try:
         for event in out:
             try:
                 send.send_nowait(event)
             except trio.WouldBlock:  # noqa: PERF203 (free on 3.11+; the buffer is full)
+                if stall is None:
+                    await send.send(event)
+                    continue
+                scope, timeout = stall
+                scope.deadline = math.inf
                 await send.send(event)
+                scope.deadline = trio.current_time() + timeout
     except trio.BrokenResourceError:
         return False
     return True
@@ -155,8 +236,10 @@ async def open_provider_stream(
     json: Mapping[str, Any],
     headers: Mapping[str, str] | None = None,
     api_key: str | None = None,
+    params: QueryInput = None,
     retry: RetryPolicy | None = DEFAULT_RETRY_POLICY,
     idle_timeout: float | None = None,
+    progress_timeout: float | None = None,
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     **request_kwargs: Any,
@@ -175,20 +258,36 @@ async def open_provider_stream(
                     print(event.text, end="")
         message = reply.message
 
-    The request is built for the provider (see :func:`provider_request`: auth header from
-    ``api_key``, ``anthropic-version``, ``"stream": true``, OpenAI's ``include_usage``,
-    Gemini's ``alt=sse``); ``url`` is the full endpoint (for Gemini,
-    ``.../models/{model}:streamGenerateContent``). The pump and the interpreter run as
-    sibling tasks in a nursery this context manager owns; leaving the block cancels both
-    and closes the response.
+    The request is built for the provider (auth header from ``api_key``,
+    ``anthropic-version``, ``"stream": true``, OpenAI's ``include_usage``, Gemini's
+    ``alt=sse``); ``url`` is the full endpoint (for Gemini,
+    ``.../models/{model}:streamGenerateContent``), and its query is kept (Azure's
+    ``?api-version=``); ``params`` are appended to it. The pump and the interpreter run
+    as sibling tasks in a nursery this context manager owns; leaving the block cancels
+    both and closes the response.
 
     Retries follow ``retry`` before the reply's first byte (429, 529, 5xx, connect
     errors, with ``Retry-After``); a reply is never replayed once it has begun.
-    Entering raises what :func:`trio_sse.open_event_stream` raises on entry; errors after
-    that come from ``receive``, as :class:`ProviderStream` says, with the ExceptionGroup
-    policy of :func:`trio_sse.open_event_stream`.
+    Entering raises what :func:`trio_sse.open_event_stream` raises on entry, but a
+    non-2xx status as :class:`ProviderStatusError` (a :class:`~trio_sse.StatusError`
+    with the provider's error type and message; also as a
+    :class:`~trio_sse.RetriesExhaustedError`'s ``last_error``). Every failure after that
+    comes from ``receive`` as a :class:`ProviderError` carrying the partial message, as
+    :class:`ProviderStream` says, with the ExceptionGroup policy of
+    :func:`trio_sse.open_event_stream`.
+
+    Args:
+        progress_timeout: seconds without progress (text, thinking, a tool call; not a
+            ``ping``, not usage) before the reply fails with
+            :class:`StalledStreamError`; ``None``: no limit. Unlike ``idle_timeout``
+            (silence on the wire), it sees through the pings a stuck model's server
+            keeps sending.
+        Everything else is as :func:`trio_sse.pump_events` takes it.
     """
-    request = provider_request(provider, url, json=json, headers=headers, api_key=api_key)
+    _check_progress_timeout(progress_timeout)  # before any request
+    request = provider_request(
+        provider, url, json=json, headers=headers, api_key=api_key, params=params
+    )
     pump = partial(
         pump_events,
         client,
@@ -196,7 +295,6 @@ async def open_provider_stream(
         request.url,
         headers=request.headers,
         json=request.json,
-        params=request.params,
         retry=retry,
         reconnect=False,
         idle_timeout=idle_timeout,
@@ -205,8 +303,18 @@ async def open_provider_stream(
         **request_kwargs,
     )
     async with open_hidden_nursery() as nursery:
-        events: EventStream = await nursery.start(pump)
-        consumer = partial(interpret_events, request.interpreter(), events)
+        try:
+            events: EventStream = await nursery.start(pump)
+        except StatusError as exc:
+            raise ProviderStatusError.from_status_error(provider, exc) from exc
+        except RetriesExhaustedError as exc:
+            if not isinstance(exc.last_error, StatusError):
+                raise
+            last = ProviderStatusError.from_status_error(provider, exc.last_error)
+            raise RetriesExhaustedError(attempts=exc.attempts, last_error=last) from last
+        consumer = partial(
+            interpret_events, request.interpreter(), events, progress_timeout=progress_timeout
+        )
         reply: ProviderStream = await nursery.start(consumer)
         try:
             yield reply
