@@ -6,6 +6,8 @@
                  [--jsonl | --raw] [--no-reconnect] [--idle-timeout S] [--max-attempts N]
                  [--provider NAME [--api-key KEY]]
     trio-sse demo
+    trio-sse record URL [the options above] -o FILE
+    trio-sse serve FILE... [--port N] [--speed X | --fast]
 
 Exit status: 0 at a clean end; 1 when the stream failed (the error's message on one line
 on standard error, no traceback); 2 for a usage error; 130 after Ctrl-C, which cancels
@@ -40,6 +42,7 @@ from ._cli_output import (
     ReplyPrinter,
     log_notices,
 )
+from ._cli_replay import ServeOptions, parse_serve, record, serve
 from ._demo import run_demo
 from ._errors import RetriesExhaustedError, SSEError
 from ._groups import open_hidden_nursery
@@ -83,8 +86,16 @@ class Options:
     verbose: bool = False
 
 
-Command: TypeAlias = "Options | Literal['demo']"
-"""A parsed command line: a stream to print, or the demo."""
+@dataclass(frozen=True)
+class RecordOptions:
+    """``trio-sse record``: a stream's options, and the file to write."""
+
+    options: Options
+    path: str
+
+
+Command: TypeAlias = "Options | RecordOptions | ServeOptions | Literal['demo']"
+"""A parsed command line: a stream to print, the demo, a recording to make or serve."""
 
 
 def _positive_float(text: str) -> float:
@@ -111,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of ``trio-sse URL ...`` (``trio-sse demo`` is recognised before it)."""
     parser = argparse.ArgumentParser(
         prog="trio-sse",
-        usage="%(prog)s URL [options]\n       %(prog)s demo",
+        usage="%(prog)s URL [options]\n       %(prog)s demo\n"
+        "       %(prog)s record URL [options] -o FILE\n       %(prog)s serve FILE...",
         description="Print a Server-Sent Events stream as it arrives, reconnecting the way "
         "EventSource does (a GET resumes with Last-Event-ID).",
         epilog="'trio-sse demo' shows the library at work, offline, in a second or two. "
@@ -155,8 +167,20 @@ def parse_command(argv: Sequence[str]) -> Command:
             "cancellation through trio-sse, against a server on 127.0.0.1; no keys.",
         ).parse_args(argv[1:])
         return "demo"
+    if argv[:1] == ["serve"]:
+        return parse_serve(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv[:1] == ["record"]:
+        parser.prog = "trio-sse record"
+        parser.usage = "%(prog)s URL [options] -o FILE"
+        parser.add_argument("-o", "--output-file", required=True, metavar="FILE")
+        args = parser.parse_args(argv[1:])
+        return RecordOptions(options_from(parser, args), str(args.output_file))
+    return options_from(parser, parser.parse_args(argv))
+
+
+def options_from(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Options:
+    """The stream's :class:`Options` from parsed arguments; usage errors exit with 2."""
     url = str(args.url)
     try:
         parts = urlsplit(url)
@@ -237,7 +261,11 @@ async def run(command: Command, printer: Printer) -> int:
     with log_notices(printer, verbose=verbose):
         try:
             async with new_client(follow_redirects=True) as client:
-                if not isinstance(command, Options):
+                if isinstance(command, ServeOptions):
+                    await serve(command, printer)
+                elif isinstance(command, RecordOptions):
+                    await record(client, command.options, command.path, printer)
+                elif not isinstance(command, Options):
                     await run_demo(client, printer)
                 elif command.provider is None:
                     await print_events(client, command, printer)
