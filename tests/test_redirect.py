@@ -164,11 +164,29 @@ async def test_a_client_whose_default_headers_hold_a_key_is_not_redirected_away(
     assert info.value.status_code == 307
     assert info.value.headers["location"] == "http://other.test/feed"
     assert len(seen.requests) == 1
-    assert "the client's default headers carry x-api-key" in caplog.text
+    assert "the client's defaults carry credentials (headers x-api-key)" in caplog.text
     # On its own origin it follows, key and all.
     client, seen = scripted_client(moved("/here"), Script([sse("a")]), headers={"x-api-key": "sk"})
     assert await collect(client, "GET", reconnect=False) == ["a"]
     assert seen.requests[1].headers["x-api-key"] == "sk"
+
+
+async def test_a_client_whose_default_params_hold_a_key_is_not_redirected_away(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # httpx merges a client's params into every request URL, a redirect target's too.
+    client, seen = scripted_client(
+        moved("http://other.test/feed"), Script([sse("a")]), params={"key": "gemini", "alt": "sse"}
+    )
+    with pytest.raises(StatusError):
+        await collect(client, "GET", retry=None)
+    assert len(seen.requests) == 1
+    assert "(params key)" in caplog.text
+    client, seen = scripted_client(
+        moved("http://other.test/feed"), Script([sse("a")]), params={"alt": "sse"}
+    )
+    assert await collect(client, "GET", reconnect=False) == ["a"]
+    assert str(seen.requests[1].url) == "http://other.test/feed?alt=sse"
 
 
 async def test_redirects_are_bounded_by_the_clients_max_redirects() -> None:

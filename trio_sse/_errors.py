@@ -85,7 +85,7 @@ class StatusError(ResponseError):
     Only a 200 starts a stream, as in a browser's EventSource: a 205 or a 299 is an
     error too, and so is a redirect that is not followed (``follow_redirects=False``, a
     ``Location`` that is not an http(s) URL, or another origin while the client's default
-    headers carry credentials).
+    headers or query parameters carry credentials).
 
     Attributes:
         body: up to the first 2 KiB of the response body, decoded as UTF-8 with

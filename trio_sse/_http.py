@@ -22,7 +22,7 @@ __all__ = [
     "HeadersInput",
     "RequestHeaders",
     "TransportBase",
-    "client_default_headers",
+    "client_defaults",
     "header_pairs",
     "httpx_module",
     "is_transient",
@@ -233,10 +233,16 @@ def origin_kept(url: str, target: str) -> bool:
     )
 
 
-def client_default_headers(client: AsyncHTTPClient) -> Mapping[str, str]:
-    """The headers the client adds to every request (``AsyncClient(headers=...)``);
-    empty for a client that has none."""
-    headers = getattr(client, "headers", None)
-    if isinstance(headers, Mapping):
-        return cast("Mapping[str, str]", headers)
-    return {}
+def client_defaults(client: AsyncHTTPClient) -> dict[str, list[str]]:
+    """The names of the headers and query parameters the client adds to every request
+    (``AsyncClient(headers=..., params=...)``): ``{"headers": [...], "params": [...]}``.
+
+    A request cannot take them off: ``headers=`` and ``params=`` are merged into them.
+    """
+    names: dict[str, list[str]] = {}
+    for kind in ("headers", "params"):
+        defaults = getattr(client, kind, None)
+        names[kind] = (
+            list(cast("Mapping[str, str]", defaults)) if isinstance(defaults, Mapping) else []
+        )
+    return names

@@ -29,7 +29,7 @@ from ._http import (
     AsyncHTTPResponse,
     HeadersInput,
     RequestHeaders,
-    client_default_headers,
+    client_defaults,
     header_pairs,
     last_event_id_value,
     origin_kept,
@@ -98,7 +98,8 @@ async def pump_events(
     drops every credential header (``Authorization``, ``Cookie``, ``x-api-key``,
     ``x-goog-api-key``, ``api-key``, any name holding ``auth``, ``key``, ``token``,
     ``secret``, ``session`` or ``password``), ``auth=`` and ``cookies=``; it is not
-    followed at all (a :class:`StatusError`) if the client's default headers carry one.
+    followed at all (a :class:`StatusError`) if the client's default headers or query
+    parameters carry one (a request cannot take those off).
     Reconnects go to the URL that served the stream, as it was last requested.
 
     Retries: a connection that fails before its response head arrives (connecting,
@@ -395,13 +396,17 @@ class _Pump:
             return None
         keep_credentials = origin_kept(here, target)
         if not keep_credentials:
-            carried = sorted(
-                name for name in client_default_headers(self._client) if is_credential(name)
-            )
-            if carried:  # the client adds them to every request: they cannot be taken off
+            # What the client adds to every request cannot be taken off one of them.
+            carried = [
+                f"{kind} {name}"
+                for kind, names in client_defaults(self._client).items()
+                for name in sorted(names)
+                if is_credential(name)
+            ]
+            if carried:
                 logger.warning(
-                    "%s answered %d: not following it to %s, another origin, because the "
-                    "client's default headers carry %s (pass credentials in headers= instead)",
+                    "%s answered %d: not following it to %s, another origin: the client's "
+                    "defaults carry credentials (%s); pass them in headers= instead",
                     here,
                     status,
                     target,
