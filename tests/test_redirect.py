@@ -244,7 +244,7 @@ def test_the_redirect_rule_without_io() -> None:
     post = Request(
         "POST",
         "http://a.test/s",
-        (("Content-Type", "application/json"), ("x-api-key", "k"), ("X-Tag", "t")),
+        (("Content-Type", "application/json"), ("x-api-key", "k"), ("X-Tag", "t"), ("Host", "a")),
         {"json": {"q": 1}, "params": {"p": "1"}, "cookies": {"c": "1"}, "timeout": 5},
     )
     same = redirected(post, 307, "http://a.test/t", keep_credentials=True)

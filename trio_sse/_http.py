@@ -158,13 +158,7 @@ def sse_request_headers(headers: HeadersInput) -> list[tuple[str, str]]:
     A header the caller set wins (some servers want ``Accept: application/json,
     text/event-stream``); the caller's object is never modified.
     """
-    given: list[tuple[str, str]]
-    if headers is None:
-        given = []
-    elif isinstance(headers, Mapping):
-        given = list(cast("Mapping[str, str]", headers).items())
-    else:
-        given = list(headers)
+    given = header_pairs(headers)
     names = {name.lower() for name, _ in given}
     return [*(pair for pair in _SSE_HEADERS if pair[0].lower() not in names), *given]
 
@@ -223,14 +217,11 @@ def origin_kept(url: str, target: str) -> bool:
     """Whether a redirect from ``url`` to ``target`` stays on one origin (scheme, host,
     port), or only upgrades ``http`` to ``https`` on the same host and default ports (as
     httpx rules for ``Authorization``): credentials may go along only then."""
-    before, after = httpx.URL(url), httpx.URL(target)
-    if _origin(before) == _origin(after):
+    before, after = _origin(httpx.URL(url)), _origin(httpx.URL(target))
+    if before == after:
         return True
-    return (
-        before.host == after.host
-        and _origin(before)[::2] == ("http", 80)
-        and _origin(after)[::2] == ("https", 443)
-    )
+    (scheme, host, port), (new_scheme, new_host, new_port) = before, after
+    return (scheme, port, new_scheme, new_port) == ("http", 80, "https", 443) and host == new_host
 
 
 def client_defaults(client: AsyncHTTPClient) -> dict[str, list[str]]:

@@ -324,6 +324,7 @@ class _Pump:
             self._watchdog.deadline = trio.current_time() + self._idle_timeout
 
     async def _exchange(self, task_status: trio.TaskStatus[EventStream]) -> _End:
+        """Send the request, follow its redirects, check the answer and forward its body."""
         request = self._request
         redirects = 0
         while True:

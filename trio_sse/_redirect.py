@@ -68,8 +68,8 @@ def redirected(request: Request, status: int, target: str, *, keep_credentials: 
     turns a POST into a GET; either way the body and the headers describing it are
     dropped. 307 and 308 send the same method and body again. ``params=`` is dropped
     (the ``Location`` is the whole new URL, query included). Unless ``keep_credentials``
-    (the origin is kept), every credential header, ``cookies=`` and ``auth=`` are
-    dropped, and stay dropped for later redirects and reconnects.
+    (the origin is kept), every credential header, a ``Host`` header, ``cookies=`` and
+    ``auth=`` are dropped, and stay dropped for later redirects and reconnects.
     """
     method = request.method.upper()
     to_get = (status == 303 and method not in ("GET", "HEAD")) or (
@@ -82,8 +82,10 @@ def redirected(request: Request, status: int, target: str, *, keep_credentials: 
         headers = tuple(pair for pair in headers if pair[0].lower() not in _BODY_HEADERS)
         for name in _BODY_ARGUMENTS:
             arguments.pop(name, None)
-    if not keep_credentials:
-        headers = tuple(pair for pair in headers if not is_credential(pair[0]))
+    if not keep_credentials:  # a caller's Host names the old origin's host: dropped too
+        headers = tuple(
+            pair for pair in headers if not is_credential(pair[0]) and pair[0].lower() != "host"
+        )
         arguments.pop("cookies", None)
         arguments["auth"] = None  # not the client's default auth either
     return replace(
