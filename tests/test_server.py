@@ -216,7 +216,7 @@ async def test_redirect_is_followed_unless_asked_not_to(
 
     async def handler(stream: trio.SocketStream) -> None:
         await stream.send_all(
-            b"HTTP/1.1 307 Temporary Redirect\r\nlocation: %s/events?n=2\r\n"
+            b"HTTP/1.1 307 Temporary Redirect\r\nlocation: %s/events?n=2&retry=1\r\n"
             b"content-length: 0\r\nconnection: close\r\n\r\n" % url.encode()
         )
 
@@ -227,7 +227,7 @@ async def test_redirect_is_followed_unless_asked_not_to(
                 pass  # pragma: no cover
         assert info.value.status_code == 307
         async with open_event_stream(client, "GET", old) as events:  # as EventSource does
-            assert events.url == f"{url}/events?n=2"
+            assert events.url == f"{url}/events?n=2&retry=1"
             assert [e.id async for e in events] == ["0", "1"]
     # The reconnect went to the final URL, with the last ID, and was told it was over.
     assert log.requests[-1]["last-event-id"] == "1"
