@@ -40,7 +40,7 @@ async def test_sends_event_stream_headers_and_callers_win(nursery: trio.Nursery)
     first, second = seen.requests
     assert (first.headers["accept"], first.headers["cache-control"]) == (
         "text/event-stream",
-        "no-store",
+        "no-cache",
     )
     assert second.headers["accept"] == "application/json, text/event-stream"
     assert second.headers["x-key"] == "k"

@@ -151,6 +151,43 @@ async def test_get_reconnects_with_last_event_id_and_loses_nothing(
     assert seen.requests[2].headers["accept"] == "text/event-stream"
 
 
+@pytest.mark.parametrize(
+    ("line", "sent"),
+    [
+        ("id: é-1 ☃", "é-1 ☃".encode()),  # its UTF-8 bytes, as the WHATWG rules say
+        ("id:  42\t ", b"42"),  # no header carries leading or trailing whitespace
+        ("id: a\tb c", b"a\tb c"),  # inside, a tab and a space are fine
+    ],
+)
+async def test_any_event_id_is_sent_as_last_event_id(
+    line: str, sent: bytes, autojump_clock: trio.testing.MockClock
+) -> None:
+    client, seen = scripted_client(
+        Script([f"{line}\ndata: a\n\n".encode(), Drop()]), Script([sse("b")])
+    )
+    assert await collect(client, retry=EXACT) == ["a", "b"]
+    assert (b"Last-Event-ID", sent) in seen.requests[1].headers.raw
+
+
+@pytest.mark.parametrize("event_id", ["a\x0bb", "a\x0cb", "\x01", "x\x7f", "\x1f", " \t "])
+async def test_an_event_id_no_header_can_carry_is_dropped_with_a_warning(
+    event_id: str, caplog: pytest.LogCaptureFixture, autojump_clock: trio.testing.MockClock
+) -> None:
+    client, seen = scripted_client(
+        Script([f"id: {event_id}\ndata: a\n\n".encode(), Drop()]),
+        Script([sse("b"), Drop()]),
+        Script([sse("c")]),
+    )
+    headers = {"Last-Event-ID": "stale"}  # the caller's: replaced by the server's, dropped
+    assert await collect(client, retry=EXACT, headers=headers) == ["a", "b", "c"]
+    assert [r.headers.get("last-event-id") for r in seen.requests] == ["stale", None, None, None]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [  # once, not on every reconnect
+        f"GET /s: not sending Last-Event-ID: the event ID {event_id!r} holds characters no "
+        "HTTP header may carry"
+    ]
+
+
 async def test_the_callers_last_event_id_is_replaced_on_reconnect(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -190,12 +227,53 @@ async def test_a_post_body_is_never_replayed_once_it_has_begun(
     assert len(seen.requests) == 1
 
 
-async def test_a_post_dropped_before_its_first_byte_is_retried(
+def fail_before_the_head(client: Any, failures: int, *, delay: float = 0) -> None:
+    """Make the client's first ``failures`` requests break, after ``delay``, before any
+    response head arrives."""
+    original = client._transport.handle_async_request
+    count = 0
+
+    async def handle(request: Any) -> Any:
+        nonlocal count
+        count += 1
+        if count <= failures:
+            await trio.sleep(delay)
+            raise httpx.ReadError("dropped before the head", request=request)
+        return await original(request)
+
+    client._transport.handle_async_request = handle
+
+
+def slow_head(client: Any, seconds: float) -> None:
+    """Delay every response head of the client by ``seconds`` (the request is recorded
+    when the head is sent)."""
+    original = client._transport.handle_async_request
+
+    async def handle(request: Any) -> Any:
+        await trio.sleep(seconds)
+        return await original(request)
+
+    client._transport.handle_async_request = handle
+
+
+async def test_a_post_dropped_before_its_response_head_is_retried(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    client, seen = scripted_client(Script([Pause(1), Drop()]), Script([sse("a")]))
+    client, seen = scripted_client(Script([sse("a")]))
+    fail_before_the_head(client, 1, delay=1)
     assert await collect(client, "POST", retry=EXACT) == ["a"]
-    assert len(seen.requests) == 2
+    assert len(seen.requests) == 1  # the first never reached the script: it broke before
+
+
+async def test_a_post_whose_head_arrived_is_never_sent_again(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The 200 head means the server took the request (an LLM is generating, and billing):
+    # a drop before the first body byte must not ask for a second reply.
+    client, seen = scripted_client(Script([Pause(1), Drop()]), Script([sse("a")]))
+    with pytest.raises(NetworkError, match="ReadError"):
+        await collect(client, "POST", retry=EXACT)
+    assert len(seen.requests) == 1
 
 
 async def test_a_post_may_ask_to_reconnect(autojump_clock: trio.testing.MockClock) -> None:
@@ -331,6 +409,30 @@ async def test_the_idle_watchdog_covers_waiting_for_the_response(
     assert trio.current_time() - start == 3 + 1  # the watchdog, then the first retry delay
 
 
+async def test_a_slow_head_then_a_fast_body_is_not_idle(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # 4 s to the head, 4 s more to the first byte: 8 s in all, but never 5 s of silence.
+    client, seen = scripted_client(Script([Pause(4), sse("a"), Pause(4), sse("b")]))
+    slow_head(client, 4)
+    start = trio.current_time()
+    assert await collect(client, "POST", retry=EXACT, idle_timeout=5) == ["a", "b"]
+    assert trio.current_time() - start == 12
+    assert len(seen.requests) == 1  # one request: one bill
+
+
+async def test_the_watchdog_restarts_when_the_head_arrives_and_a_post_is_not_resent(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(Script([Pause(60), sse("late")]), Script([sse("again")]))
+    slow_head(client, 4)
+    start = trio.current_time()
+    with pytest.raises(IdleTimeoutError):
+        await collect(client, "POST", retry=EXACT, idle_timeout=5)
+    assert trio.current_time() - start == 4 + 5  # the head's time, then 5 s of silence
+    assert len(seen.requests) == 1
+
+
 async def test_a_slow_consumer_is_not_an_idle_server(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -432,6 +534,69 @@ async def test_reconnects_are_logged_at_info(
         "GET /s: ReadError: connection dropped by the script; retrying in 1 s",
         "http://test/s answered 204 No Content: the stream is over",
     ]
+
+
+async def test_statistics_while_the_pump_waits_on_a_full_buffer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse(*map(str, range(200)))]))
+    async with open_event_stream(client, "POST", "/s", max_buffer_size=64) as events:
+        await trio.testing.wait_all_tasks_blocked()  # 64 in the buffer, the pump holds one
+        before = events.statistics()
+        assert (await events.receive()).data == "0"
+        taken = events.statistics()  # the pump's event went into the buffer; not run yet
+        await trio.testing.wait_all_tasks_blocked()
+        after = events.statistics()  # and now it holds the next one
+        rest = [event.data async for event in events]
+        end = events.statistics()
+    assert (before.events_delivered, before.events_buffered) == (0, 65)
+    assert (taken.events_delivered, taken.events_buffered) == (1, 64)
+    assert (after.events_delivered, after.events_buffered) == (1, 65)
+    assert len(rest) == 199
+    assert (end.events_delivered, end.events_buffered) == (200, 0)
+
+
+async def test_statistics_of_an_unbuffered_stream(autojump_clock: trio.testing.MockClock) -> None:
+    client, _ = scripted_client(Script([sse("a", "b", "c")]))
+    async with open_event_stream(client, "POST", "/s", max_buffer_size=0) as events:
+        await trio.testing.wait_all_tasks_blocked()
+        assert (events.statistics().events_delivered, events.statistics().events_buffered) == (
+            0,
+            1,
+        )
+        assert (await events.receive()).data == "a"
+        assert events.statistics().events_delivered == 1
+        events.close()  # the pump's "b" never goes in: not counted as sent
+        await trio.testing.wait_all_tasks_blocked()
+        stats = events.statistics()
+    assert (stats.events_delivered, stats.events_buffered) == (1, 0)
+
+
+@pytest.mark.parametrize("status", [201, 202, 203, 205, 206, 210, 226, 299])
+async def test_only_a_200_starts_a_stream(
+    status: int, autojump_clock: trio.testing.MockClock
+) -> None:
+    # With the default policy a GET once reconnected to these for ever.
+    client, seen = scripted_client(*[Script([sse("a")], status=status)] * 3)
+    with pytest.raises(StatusError, match=f"answered {status}") as info:
+        await collect(client)
+    assert info.value.status_code == status
+    assert info.value.body == "data: a\n\n"
+    assert len(seen.requests) == 1
+
+
+async def test_a_205_on_a_reconnect_ends_the_stream_with_a_status_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(Script([sse("a")]), Script(status=205, headers={}))
+    received: list[str] = []
+    with pytest.raises(StatusError) as info:
+        async with open_event_stream(client, "GET", "/s", retry=EXACT) as events:
+            async for event in events:
+                received.append(event.data)
+    assert received == ["a"]
+    assert info.value.status_code == 205
+    assert len(seen.requests) == 2
 
 
 @pytest.mark.parametrize("idle_timeout", [0, -1.0])

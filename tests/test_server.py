@@ -10,15 +10,25 @@ import time
 import zlib
 from collections.abc import AsyncIterator
 from itertools import pairwise
+from typing import Any
 
 import httpx
 import httpx2
 import pytest
 import trio
+import trio.testing
 
 from trio_sse import ContentTypeError, NetworkError, StatusError, open_event_stream
 
-from .servers import SSE_HEAD, SSE_HEAD_CHUNKED, ServerLog, chunked, serve_raw
+from .servers import (
+    SSE_HEAD,
+    SSE_HEAD_CHUNKED,
+    ServerLog,
+    chunked,
+    read_body,
+    serve_raw,
+    serve_raw_with_head,
+)
 
 GUARD = 10  # seconds: generous for a loaded 2-core machine, small enough to fail fast
 
@@ -41,7 +51,7 @@ async def test_chunked_stream_with_ids_and_headers(
     assert received == [("tick", str(i), f"{i}:") for i in range(20)]
     first, second = log.requests
     assert first["accept"] == second["accept"] == "text/event-stream"
-    assert first["cache-control"] == "no-store"
+    assert first["cache-control"] == "no-cache"
     assert "last-event-id" not in first
     assert second["last-event-id"] == "19"
     assert log.finished == 1
@@ -199,28 +209,135 @@ async def test_gzip_encoded_stream_is_decoded_as_it_arrives(
     assert second_sent.is_set()
 
 
-async def test_redirect_is_followed_when_asked(
+async def test_redirect_is_followed_unless_asked_not_to(
     app_server: tuple[str, ServerLog], nursery: trio.Nursery, client: httpx.AsyncClient
 ) -> None:
-    url, _ = app_server
+    url, log = app_server
 
     async def handler(stream: trio.SocketStream) -> None:
         await stream.send_all(
-            b"HTTP/1.1 307 Temporary Redirect\r\nlocation: %s/events?n=2\r\n"
+            b"HTTP/1.1 307 Temporary Redirect\r\nlocation: %s/events?n=2&retry=1\r\n"
             b"content-length: 0\r\nconnection: close\r\n\r\n" % url.encode()
         )
 
     old = await serve_raw(nursery, handler)
     with trio.fail_after(GUARD):
-        with pytest.raises(StatusError) as info:  # httpx does not follow redirects by default
-            async with open_event_stream(client, "GET", old):
+        with pytest.raises(StatusError) as info:
+            async with open_event_stream(client, "GET", old, follow_redirects=False):
                 pass  # pragma: no cover
         assert info.value.status_code == 307
-        async with open_event_stream(
-            client, "GET", old, follow_redirects=True, reconnect=False
-        ) as events:
-            assert events.url == f"{url}/events?n=2"
+        async with open_event_stream(client, "GET", old) as events:  # as EventSource does
+            assert events.url == f"{url}/events?n=2&retry=1"
             assert [e.id async for e in events] == ["0", "1"]
+    # The reconnect went to the final URL, with the last ID, and was told it was over.
+    assert log.requests[-1]["last-event-id"] == "1"
+    assert events.status_code == 204
+
+
+@pytest.mark.parametrize("module", [httpx, httpx2])
+async def test_api_keys_never_follow_a_redirect_to_another_origin(
+    nursery: trio.Nursery, module: Any
+) -> None:
+    heads: list[bytes] = []
+
+    async def target(stream: trio.SocketStream, head: bytes) -> None:
+        heads.append(head)
+        await read_body(stream, head)  # closing with a body unread would reset the connection
+        await stream.send_all(SSE_HEAD + b"data: here\n\n")
+
+    other = await serve_raw_with_head(nursery, target)  # another port: another origin
+
+    async def origin(stream: trio.SocketStream, head: bytes) -> None:
+        heads.append(head)
+        await read_body(stream, head)
+        await stream.send_all(
+            b"HTTP/1.1 308 Permanent Redirect\r\nlocation: http://127.0.0.1:%d/v1\r\n"
+            b"content-length: 0\r\nconnection: close\r\n\r\n" % other
+        )
+
+    port = await serve_raw_with_head(nursery, origin)
+    keys = {"x-api-key": "sk-ant", "x-goog-api-key": "g", "api-key": "az", "authorization": "k"}
+    with trio.fail_after(GUARD):
+        async with (
+            module.AsyncClient(follow_redirects=True) as client,  # asks the client to follow
+            open_event_stream(
+                client, "POST", f"http://127.0.0.1:{port}/v1", headers=keys, json={"q": 1}
+            ) as events,
+        ):
+            assert [e.data async for e in events] == ["here"]
+    first, second = heads
+    assert b"x-api-key: sk-ant" in first.lower()
+    assert second.startswith(b"POST /v1 ")  # a 308 keeps the method and the body
+    for name in keys:
+        assert name.encode() not in second.lower(), name
+
+
+@pytest.mark.parametrize("module", [httpx, httpx2])
+async def test_last_event_id_is_sent_as_the_ids_utf8_bytes(
+    nursery: trio.Nursery, module: Any
+) -> None:
+    received: list[bytes | None] = []
+    bodies = [
+        b"retry: 0\nid: \xc3\xa9t\xc3\xa9-1\ndata: a\n\n",  # not ASCII: a crash once
+        b"id:  2 \ndata: b\n\n",  # whitespace around: a dead stream once (h11 refused it)
+        b"id: 3\x0b\ndata: c\n\n",  # a vertical tab: no header may carry it
+        b"id: 4\ndata: d\n\n",
+    ]
+
+    async def handler(stream: trio.SocketStream, head: bytes) -> None:
+        value = None
+        for line in head.split(b"\r\n")[1:]:
+            name, _, rest = line.partition(b":")
+            if name.lower() == b"last-event-id":
+                value = rest.strip(b" ")
+        received.append(value)
+        if not bodies:
+            await stream.send_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+            return
+        await stream.send_all(SSE_HEAD + bodies.pop(0))
+
+    port = await serve_raw_with_head(nursery, handler)
+    with trio.fail_after(GUARD):
+        async with (
+            module.AsyncClient() as client,
+            open_event_stream(client, "GET", f"http://127.0.0.1:{port}/") as events,
+        ):
+            assert [e.data async for e in events] == ["a", "b", "c", "d"]
+    assert received == [None, "été-1".encode(), b"2", None, b"4"]
+
+
+@pytest.fixture
+def io_clock() -> trio.testing.MockClock:
+    """Trio's clock, jumping ahead only after 50 ms of real idleness: the server's delays
+    and the watchdog run on virtual time, while loopback I/O (microseconds) never looks
+    idle. Either way a jump goes to the earliest deadline, the server's own sleep."""
+    return trio.testing.MockClock(autojump_threshold=0.05)
+
+
+async def test_a_slow_head_then_a_body_is_not_idle_and_a_post_is_sent_once(
+    nursery: trio.Nursery, io_clock: trio.testing.MockClock
+) -> None:
+    requests = 0
+
+    async def handler(stream: trio.SocketStream, head: bytes) -> None:
+        nonlocal requests
+        requests += 1
+        await read_body(stream, head)
+        await trio.sleep(4)
+        await stream.send_all(SSE_HEAD)  # the head alone, after 4 s
+        await trio.sleep(4)  # 8 s since the request, never 5 s without a byte
+        await stream.send_all(b"data: a\n\n")
+
+    port = await serve_raw_with_head(nursery, handler)
+    with trio.fail_after(60):
+        async with (
+            httpx.AsyncClient() as client,
+            open_event_stream(
+                client, "POST", f"http://127.0.0.1:{port}/", json={"q": 1}, idle_timeout=5
+            ) as events,
+        ):
+            assert [e.data async for e in events] == ["a"]
+    assert requests == 1
 
 
 async def test_the_pool_keeps_no_connection_of_a_cancelled_stream(

@@ -6,8 +6,8 @@
     └── httpx_sse.SSEError           code written against httpx-sse catches all of ours
         └── trio_sse.SSEError
             ├── ResponseError        the server answered, but not with an event stream
-            │   ├── StatusError          a status other than 2xx (carries a body excerpt)
-            │   └── ContentTypeError     a 2xx whose Content-Type is not text/event-stream
+            │   ├── StatusError          a status other than 200 and 204 (carries a body excerpt)
+            │   └── ContentTypeError     a 200 whose Content-Type is not text/event-stream
             ├── EventTooLargeError   an event or line beyond ``max_event_size``
             ├── NetworkError         the HTTP exchange failed (connect, send, receive, decode);
             │   │                    the httpx / httpx2 exception is ``__cause__``
@@ -80,7 +80,12 @@ class ResponseError(SSEError):
 
 
 class StatusError(ResponseError):
-    """The response status was not 2xx.
+    """The response status was neither 200 (a stream) nor 204 (the clean end).
+
+    Only a 200 starts a stream, as in a browser's EventSource: a 205 or a 299 is an
+    error too, and so is a redirect that is not followed (``follow_redirects=False``, a
+    ``Location`` that is not an http(s) URL, or another origin while the client's default
+    headers or query parameters carry credentials).
 
     Attributes:
         body: up to the first 2 KiB of the response body, decoded as UTF-8 with
@@ -96,7 +101,7 @@ class StatusError(ResponseError):
 
 
 class ContentTypeError(ResponseError):
-    """A 2xx response whose ``Content-Type`` is not ``text/event-stream``.
+    """A 200 response whose ``Content-Type`` is not ``text/event-stream``.
 
     Attributes:
         content_type: the header's value as sent, ``""`` when absent.

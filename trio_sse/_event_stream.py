@@ -39,7 +39,8 @@ class StreamStatistics:
         connection_attempts: requests sent, the first one included.
         reconnects: connections made after the stream had started (Last-Event-ID ones).
         events_delivered: events the consumer has received.
-        events_buffered: events decoded and waiting for the consumer.
+        events_buffered: events handed to the stream and not received yet: the buffer's,
+            and the one the pump holds while it waits for room.
         bytes_received: body bytes read, over every connection (after content decoding).
         last_error: the last failure the pump saw, retried or not; ``None`` if none.
     """
@@ -94,7 +95,10 @@ class EventStream(HandoffChannel[ServerSentEvent]):
     def statistics(self) -> StreamStatistics:
         """What the stream has done so far: a frozen snapshot; not a checkpoint."""
         state = self._state
-        buffered = self._receive.statistics().current_buffer_used
+        channel = self._receive.statistics()
+        # The pump counts an event as sent when it goes into the channel, or as it starts
+        # to wait for room: the event a blocked pump holds is counted, and not delivered.
+        buffered = channel.current_buffer_used + channel.tasks_waiting_send
         return StreamStatistics(
             connection_attempts=state.attempts,
             reconnects=state.attempts - self._first_attempt,

@@ -20,18 +20,28 @@ __all__ = [
     "AsyncHTTPClient",
     "AsyncHTTPResponse",
     "HeadersInput",
+    "RequestHeaders",
     "TransportBase",
+    "client_defaults",
+    "header_pairs",
     "httpx_module",
     "is_transient",
+    "last_event_id_value",
     "new_client",
+    "origin_kept",
     "raw_body",
     "request_errors",
+    "resolve_location",
     "sse_request_headers",
     "streaming_timeout",
 ]
 
 HeadersInput: TypeAlias = "Mapping[str, str] | Iterable[tuple[str, str]] | None"
 """Request headers as a caller may give them: a mapping, pairs, or nothing."""
+
+RequestHeaders: TypeAlias = "list[tuple[str, str | bytes]]"
+"""Request headers as trio-sse sends them: a value is ``bytes`` where it is not ASCII
+(httpx encodes a ``str`` value as ASCII, and raises for anything else)."""
 
 
 class _Timeout(Protocol):
@@ -138,21 +148,92 @@ def streaming_timeout(client: AsyncHTTPClient) -> tuple[float | None, ...]:
     return (timeout.connect, None, timeout.write, timeout.pool)
 
 
-_SSE_HEADERS = (("Accept", "text/event-stream"), ("Cache-Control", "no-store"))
+_SSE_HEADERS = (("Accept", "text/event-stream"), ("Cache-Control", "no-cache"))
 
 
 def sse_request_headers(headers: HeadersInput) -> list[tuple[str, str]]:
-    """The caller's headers plus ``Accept`` and ``Cache-Control`` for an event stream.
+    """The caller's headers plus ``Accept`` and ``Cache-Control: no-cache`` (what a
+    browser's EventSource sends) for an event stream.
 
     A header the caller set wins (some servers want ``Accept: application/json,
     text/event-stream``); the caller's object is never modified.
     """
-    given: list[tuple[str, str]]
-    if headers is None:
-        given = []
-    elif isinstance(headers, Mapping):
-        given = list(cast("Mapping[str, str]", headers).items())
-    else:
-        given = list(headers)
+    given = header_pairs(headers)
     names = {name.lower() for name, _ in given}
     return [*(pair for pair in _SSE_HEADERS if pair[0].lower() not in names), *given]
+
+
+def header_pairs(headers: HeadersInput) -> tuple[tuple[str, str], ...]:
+    """Headers as a caller may give them, as ``(name, value)`` pairs in order."""
+    if headers is None:
+        return ()
+    if isinstance(headers, Mapping):
+        return tuple(cast("Mapping[str, str]", headers).items())
+    return tuple(headers)
+
+
+_FIELD_VALUE_BYTES = frozenset(b" \t" + bytes(range(0x21, 0x7F)) + bytes(range(0x80, 0x100)))
+"""What RFC 9110 allows in a field value: visible ASCII, obs-text, and SP / HTAB inside."""
+
+
+def last_event_id_value(last_event_id: str) -> bytes | None:
+    """The ``Last-Event-ID`` header value for an event ID; ``None`` if it cannot be sent.
+
+    The ID's UTF-8 bytes, as the WHATWG rules send it (httpx would encode a ``str`` as
+    ASCII and raise for anything else). Leading and trailing spaces and tabs are removed:
+    a header cannot carry them (h11 refuses them, and a server's parser strips them
+    anyway, as fetch normalizes a header value). An ID that still holds a byte no HTTP
+    field value may hold (a control character: h11 refuses vertical tab and form feed,
+    and a strict server answers 400 to the rest), or that is only whitespace, gives
+    ``None``: the caller sends no ``Last-Event-ID`` rather than a request that fails.
+    """
+    try:
+        value = last_event_id.encode("utf-8").strip(b" \t")
+    except UnicodeEncodeError:  # a lone surrogate (the decoder never makes one)
+        return None
+    if not value or not _FIELD_VALUE_BYTES.issuperset(value):
+        return None
+    return value
+
+
+def resolve_location(url: str, location: str) -> str | None:
+    """A redirect's ``Location`` resolved against the URL that answered, parsed as httpx
+    parses URLs (the same parser the client sends with, so origins are compared on what
+    is really sent); ``None`` if it is not a valid ``http`` or ``https`` URL."""
+    try:
+        target = httpx.URL(url).join(location.strip())
+    except (httpx.InvalidURL, ValueError):
+        return None
+    if target.scheme not in ("http", "https") or not target.host:
+        return None
+    return str(target)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme))
+
+
+def origin_kept(url: str, target: str) -> bool:
+    """Whether a redirect from ``url`` to ``target`` stays on one origin (scheme, host,
+    port), or only upgrades ``http`` to ``https`` on the same host and default ports (as
+    httpx rules for ``Authorization``): credentials may go along only then."""
+    before, after = _origin(httpx.URL(url)), _origin(httpx.URL(target))
+    if before == after:
+        return True
+    (scheme, host, port), (new_scheme, new_host, new_port) = before, after
+    return (scheme, port, new_scheme, new_port) == ("http", 80, "https", 443) and host == new_host
+
+
+def client_defaults(client: AsyncHTTPClient) -> dict[str, list[str]]:
+    """The names of the headers and query parameters the client adds to every request
+    (``AsyncClient(headers=..., params=...)``): ``{"headers": [...], "params": [...]}``.
+
+    A request cannot take them off: ``headers=`` and ``params=`` are merged into them.
+    """
+    names: dict[str, list[str]] = {}
+    for kind in ("headers", "params"):
+        defaults = getattr(client, kind, None)
+        names[kind] = (
+            list(cast("Mapping[str, str]", defaults)) if isinstance(defaults, Mapping) else []
+        )
+    return names

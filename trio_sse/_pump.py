@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import logging
 import math
-from collections.abc import Mapping
 from typing import Any, Final
 
 import trio
@@ -29,9 +28,16 @@ from ._http import (
     AsyncHTTPClient,
     AsyncHTTPResponse,
     HeadersInput,
+    RequestHeaders,
+    client_defaults,
+    header_pairs,
+    last_event_id_value,
+    origin_kept,
+    resolve_location,
     sse_request_headers,
     streaming_timeout,
 )
+from ._redirect import DEFAULT_MAX_REDIRECTS, REDIRECT_STATUSES, Request, is_credential, redirected
 from ._response import as_network_errors, body_chunks, check_response
 from ._retry import RetryPolicy, retry_after
 
@@ -81,16 +87,31 @@ async def pump_events(
         stream = await nursery.start(trio_sse.pump_events, client, "GET", url)
 
     (Keyword arguments go through :func:`functools.partial`.) The request carries
-    ``Accept: text/event-stream`` and ``Cache-Control: no-store`` unless ``headers`` sets
+    ``Accept: text/event-stream`` and ``Cache-Control: no-cache`` unless ``headers`` sets
     them, and no read timeout unless ``timeout=`` is given: bound time with a cancel scope.
+    Only a 200 starts a stream; a 204 No Content always ends it cleanly.
 
-    Retries: a connection that fails before the body's first byte (connecting, a status
-    in ``retry.retry_statuses``) is tried again under ``retry``, whatever the method:
-    nothing was delivered. With ``reconnect`` on (the default for GET), a body that ends
-    or breaks is resumed too, EventSource-style: a new request carrying
-    ``Last-Event-ID``, after the server's ``retry`` delay. Otherwise (the default for
-    POST and the rest: an LLM reply must not be replayed half-way) the end of the body
-    is the end of the stream. A 204 No Content always ends the stream cleanly.
+    Redirects (301, 302, 303, 307, 308) are followed by the pump, as a browser's
+    EventSource follows them, whatever the client's own ``follow_redirects``: at most the
+    client's ``max_redirects`` (20 by default) per connection, a 303 (or a 301 / 302 to a
+    POST) turning the request into a GET without its body. A redirect to another origin
+    drops every credential header (``Authorization``, ``Cookie``, ``x-api-key``,
+    ``x-goog-api-key``, ``api-key``, any name holding ``auth``, ``key``, ``token``,
+    ``secret``, ``session`` or ``password``), ``auth=`` and ``cookies=``; it is not
+    followed at all (a :class:`StatusError`) if the client's default headers or query
+    parameters carry one (a request cannot take those off).
+    Reconnects go to the URL that served the stream, as it was last requested.
+
+    Retries: a connection that fails before its response head arrives (connecting,
+    sending, waiting for the head, a status in ``retry.retry_statuses``) is tried again
+    under ``retry``, whatever the method: the server has not taken the request. With
+    ``reconnect`` on (the default for GET), a stream whose body ends or breaks is
+    resumed too, EventSource-style: a new request carrying ``Last-Event-ID`` (the ID's
+    UTF-8 bytes; an ID no header can carry is not sent, and logged), after the server's
+    ``retry`` delay. Otherwise (the default for POST and the rest: an LLM reply must not
+    be asked for twice) a request whose 200 head arrived is never sent again: a break
+    before its first body byte fails too, and the end of the body is the end of the
+    stream.
 
     ``nursery.start`` returns once a response has been checked: errors up to then are
     raised there, unwrapped. From then on the pump sends each event on the stream and
@@ -122,22 +143,26 @@ async def pump_events(
             they are).
         reconnect: resume a body that ended or broke (``None``: for GET only). Needs
             ``retry``.
-        idle_timeout: seconds without a single byte (comments and pings count) after
-            which the connection is taken as dropped, and ``retry`` decides; ``None``
-            (the default): wait as long as the server likes. Time spent waiting for a
-            slow consumer does not count.
+        idle_timeout: seconds without a single byte after which the connection is
+            taken as dropped, and ``retry`` decides; ``None`` (the default): wait as long
+            as the server likes. The clock starts with the request and restarts when the
+            response head arrives and with every body chunk (comments and pings count).
+            Time spent waiting for a slow consumer does not count.
         max_buffer_size: events buffered for a consumer that lags; then the pump waits,
             and the server is slowed down by TCP flow control.
         max_event_size: the decoder's limit (see :class:`SSEDecoder`); an event or line
             beyond it ends the stream, never retried.
         request_kwargs: anything else the client's ``stream()`` takes (``json=``,
             ``params=``, ``content=``, ``timeout=``, ...). A retry sends them again:
-            a ``content=`` iterator cannot be sent twice.
+            a ``content=`` iterator cannot be sent twice. ``follow_redirects=False``
+            (taken by the pump, not passed on) makes a redirect a :class:`StatusError`.
 
     Raises:
-        StatusError: a status that is not 2xx and not retryable (from ``nursery.start``).
-        ContentTypeError: a 2xx, but not ``text/event-stream`` (from ``nursery.start``).
-        NetworkError: connecting failed and ``retry`` is ``None`` (from ``nursery.start``).
+        StatusError: a status neither 200 nor 204, and not retryable (from
+            ``nursery.start``).
+        ContentTypeError: a 200, but not ``text/event-stream`` (from ``nursery.start``).
+        NetworkError: connecting failed and ``retry`` is ``None``, or more redirects than
+            ``max_redirects`` (from ``nursery.start``).
         RetriesExhaustedError: the policy gave up before a response (from
             ``nursery.start``).
         ValueError: an argument out of range, before any request.
@@ -151,14 +176,13 @@ async def pump_events(
         raise ValueError("reconnect=True needs a retry policy, not retry=None")
     if reconnect is None:
         reconnect = retry is not None and method.upper() == "GET"
+    follow_redirects = bool(request_kwargs.pop("follow_redirects", True))
     request_kwargs.setdefault("timeout", streaming_timeout(client))
     pump = _Pump(
         client,
-        method,
-        url,
-        headers,
-        request_kwargs,
+        Request(method, url, header_pairs(headers), request_kwargs),
         decoder=decoder,
+        follow_redirects=follow_redirects,
         retry=retry,
         reconnect=reconnect,
         idle_timeout=idle_timeout,
@@ -173,22 +197,22 @@ class _Pump:
     def __init__(
         self,
         client: AsyncHTTPClient,
-        method: str,
-        url: str,
-        headers: HeadersInput,
-        request_kwargs: Mapping[str, Any],
+        request: Request,
         *,
         decoder: SSEDecoder,
+        follow_redirects: bool,
         retry: RetryPolicy | None,
         reconnect: bool,
         idle_timeout: float | None,
         max_buffer_size: int,
     ) -> None:
         self._client = client
-        self._method = method
-        self._url = url
-        self._headers = headers
-        self._request_kwargs = request_kwargs
+        self._request = request  # what the next attempt sends: the last one served from
+        self._follow_redirects = follow_redirects
+        max_redirects = getattr(client, "max_redirects", DEFAULT_MAX_REDIRECTS)
+        self._max_redirects = (
+            max_redirects if isinstance(max_redirects, int) else DEFAULT_MAX_REDIRECTS
+        )
         self._decoder = decoder
         self._retry = retry
         self._reconnect = reconnect
@@ -197,6 +221,8 @@ class _Pump:
         self._state = StreamState()
         self._stream: EventStream | None = None
         self._watchdog = trio.CancelScope()
+        self._answered = False  # this attempt's response head was accepted (a 200 stream)
+        self._unsendable_id: str | None = None  # the last ID logged as not sendable
 
     async def run(self, task_status: trio.TaskStatus[EventStream]) -> None:
         """Connect (and reconnect) until the stream ends; settle how it ended."""
@@ -232,14 +258,13 @@ class _Pump:
         state = self._state
         failures = 0  # failed attempts in a row
         while True:
-            events_before, bytes_before = state.events_sent, state.bytes_received
+            events_before = state.events_sent
             failure: NetworkError | StatusError | None = None
             try:
                 end = await self._attempt(task_status)
             except (NetworkError, StatusError) as exc:
                 state.last_error = exc
-                body_started = state.bytes_received > bytes_before
-                if policy is None or not self._retryable(exc, policy, body_started):
+                if policy is None or not self._retryable(exc, policy):
                     raise
                 failure = exc
             else:
@@ -251,16 +276,15 @@ class _Pump:
                 raise RetriesExhaustedError(attempts=failures, last_error=failure) from failure
             await self._wait(self._delay(policy, failures, failure), failure)
 
-    def _retryable(
-        self, failure: NetworkError | StatusError, policy: RetryPolicy, body_started: bool
-    ) -> bool:
+    def _retryable(self, failure: NetworkError | StatusError, policy: RetryPolicy) -> bool:
         if isinstance(failure, StatusError):
             return failure.status_code in policy.retry_statuses
         if not failure.transient:
             return False  # an unsupported scheme, a body that does not decode: no use
-        # A body that has begun is resumed only by a reconnecting stream: a POST's reply
-        # must not be replayed (nothing is lost while no byte of it has arrived).
-        return self._reconnect or not body_started
+        # Once the server has accepted the request (its 200 head arrived) only a
+        # reconnecting stream sends it again: a POST's reply, an LLM's, is being generated
+        # and billed, and must not be asked for twice, even before its first body byte.
+        return self._reconnect or not self._answered
 
     def _delay(
         self, policy: RetryPolicy, failures: int, failure: NetworkError | StatusError | None
@@ -276,42 +300,122 @@ class _Pump:
 
     async def _wait(self, delay: float, failure: SSEError | None) -> None:
         """Sleep ``delay`` before the next attempt (closing the stream cuts it short)."""
-        reason = f"{self._method} {self._url}: the body ended" if failure is None else failure
+        request = self._request
+        reason = f"{request.method} {request.url}: the body ended" if failure is None else failure
         logger.info("%s; retrying in %.3g s", reason, delay)
         await trio.sleep(delay)
 
     async def _attempt(self, task_status: trio.TaskStatus[EventStream]) -> _End:
-        """One request, from connecting to the end of its body."""
+        """One connection, from the request (and its redirects) to the end of its body."""
         self._state.attempts += 1
         self._decoder.new_stream()  # a new body: BOM allowed again, no half event carried
-        headers = sse_request_headers(self._headers)
-        last_event_id = self._decoder.last_event_id
-        if last_event_id:
-            headers = [(k, v) for k, v in headers if k.lower() != "last-event-id"]
-            headers.append(("Last-Event-ID", last_event_id))
+        self._answered = False
         idle = self._idle_timeout
         self._watchdog = watchdog = trio.CancelScope(
             deadline=math.inf if idle is None else trio.current_time() + idle
         )
         with watchdog:
-            return await self._exchange(headers, task_status)
-        raise IdleTimeoutError(idle_timeout=idle or 0.0, url=self._url)  # the watchdog fired
+            return await self._exchange(task_status)
+        raise IdleTimeoutError(idle_timeout=idle or 0.0, url=self._request.url)  # it fired
 
-    async def _exchange(
-        self, headers: list[tuple[str, str]], task_status: trio.TaskStatus[EventStream]
-    ) -> _End:
-        method, url = self._method, self._url
-        logger.debug("connecting: %s %s (attempt %d)", method, url, self._state.attempts)
-        with as_network_errors(method, url):
-            async with self._client.stream(
-                method, url, headers=headers, **self._request_kwargs
-            ) as response:
-                await check_response(response)
-                self._started(response, task_status)
-                if response.status_code == 204:
-                    logger.debug("204 No Content from %s: the stream ends", response.url)
-                    return _End.NO_CONTENT
-                return await self._forward(response)
+    def _heard(self) -> None:
+        """Bytes arrived (a response head, a body chunk): the watchdog's silence restarts."""
+        if self._idle_timeout is not None:
+            self._watchdog.deadline = trio.current_time() + self._idle_timeout
+
+    async def _exchange(self, task_status: trio.TaskStatus[EventStream]) -> _End:
+        """Send the request, follow its redirects, check the answer and forward its body."""
+        request = self._request
+        redirects = 0
+        while True:
+            logger.debug(
+                "connecting: %s %s (attempt %d)", request.method, request.url, self._state.attempts
+            )
+            with as_network_errors(request.method, request.url):
+                async with self._client.stream(
+                    request.method,
+                    request.url,
+                    headers=self._headers(request),
+                    follow_redirects=False,  # followed below, without leaking credentials
+                    **request.arguments,
+                ) as response:
+                    self._heard()  # the head is bytes too: a slow head is not a silent body
+                    following = self._redirect(request, response)
+                    if following is None:
+                        await check_response(response)
+                        self._answered = True
+                        self._request = request  # reconnects go to the final URL
+                        self._started(response, task_status)
+                        if response.status_code == 204:
+                            logger.debug("204 No Content from %s: the stream ends", response.url)
+                            return _End.NO_CONTENT
+                        return await self._forward(response)
+            redirects += 1
+            if redirects > self._max_redirects:
+                raise NetworkError(
+                    f"{self._request.method} {self._request.url}: "
+                    f"more than {self._max_redirects} redirects",
+                    transient=False,
+                )
+            request = following
+
+    def _headers(self, request: Request) -> RequestHeaders:
+        """The request's headers for this connection: the event-stream ones, the caller's,
+        and ``Last-Event-ID`` once the server has given an ID (replacing the caller's)."""
+        headers: RequestHeaders = [*sse_request_headers(request.headers)]
+        last_event_id = self._decoder.last_event_id
+        if not last_event_id:
+            return headers
+        headers = [pair for pair in headers if pair[0].lower() != "last-event-id"]
+        value = last_event_id_value(last_event_id)
+        if value is not None:
+            headers.append(("Last-Event-ID", value))
+        elif self._unsendable_id != last_event_id:
+            self._unsendable_id = last_event_id
+            logger.warning(
+                "%s %s: not sending Last-Event-ID: the event ID %r holds characters no "
+                "HTTP header may carry",
+                request.method,
+                request.url,
+                last_event_id,
+            )
+        return headers
+
+    def _redirect(self, request: Request, response: AsyncHTTPResponse) -> Request | None:
+        """The request a redirect asks for, or ``None`` when ``response`` is not one to
+        follow (then it is checked as an answer: a 3xx is a :class:`StatusError`)."""
+        status = response.status_code
+        location = response.headers.get("location")
+        if not self._follow_redirects or status not in REDIRECT_STATUSES or location is None:
+            return None
+        here = str(response.url)
+        target = resolve_location(here, location)
+        if target is None:
+            logger.warning(
+                "%s answered %d: Location %r is not an http(s) URL", here, status, location
+            )
+            return None
+        keep_credentials = origin_kept(here, target)
+        if not keep_credentials:
+            # What the client adds to every request cannot be taken off one of them.
+            carried = [
+                f"{kind} {name}"
+                for kind, names in client_defaults(self._client).items()
+                for name in sorted(names)
+                if is_credential(name)
+            ]
+            if carried:
+                logger.warning(
+                    "%s answered %d: not following it to %s, another origin: the client's "
+                    "defaults carry credentials (%s); pass them in headers= instead",
+                    here,
+                    status,
+                    target,
+                    ", ".join(carried),
+                )
+                return None
+        logger.debug("%s answered %d: following it to %s", here, status, target)
+        return redirected(request, status, target, keep_credentials=keep_credentials)
 
     def _started(
         self, response: AsyncHTTPResponse, task_status: trio.TaskStatus[EventStream]
@@ -337,12 +441,7 @@ class _Pump:
 
     async def _forward(self, response: AsyncHTTPResponse) -> _End:
         """Decode the body onto the channel until it ends or the receiver goes away."""
-        decoder, state, idle, watchdog = (
-            self._decoder,
-            self._state,
-            self._idle_timeout,
-            self._watchdog,
-        )
+        decoder, state = self._decoder, self._state
         async with body_chunks(response) as chunks:
             async for chunk in chunks:
                 state.bytes_received += len(chunk)
@@ -356,8 +455,7 @@ class _Pump:
                 if not await self._deliver(events):
                     logger.debug("receiver gone: closing %s", response.url)
                     return _End.ABANDONED
-                if idle is not None:
-                    watchdog.deadline = trio.current_time() + idle
+                self._heard()
         logger.debug("body ended: %s (%d events so far)", response.url, state.events_sent)
         return _End.DROPPED if self._reconnect else _End.FINISHED
 
@@ -367,7 +465,7 @@ class _Pump:
         An event that fits in the buffer goes in without a schedule point (``send`` would
         take one per event): the pump yields when its socket read or a full buffer blocks.
         """
-        send = self._send
+        send, state = self._send, self._state
         try:
             for event in events:
                 try:
@@ -375,8 +473,16 @@ class _Pump:
                 except trio.WouldBlock:  # noqa: PERF203 (free on 3.11+; the buffer is full)
                     # Waiting for the consumer is not the server's silence: no watchdog.
                     self._watchdog.deadline = math.inf
-                    await send.send(event)
+                    # Counted while it waits (statistics() sees it as buffered), and
+                    # uncounted if it never goes in.
+                    state.events_sent += 1
+                    try:
+                        await send.send(event)
+                    except BaseException:
+                        state.events_sent -= 1
+                        raise
+                else:
+                    state.events_sent += 1
         except trio.BrokenResourceError:
             return False
-        self._state.events_sent += len(events)
         return True

@@ -47,10 +47,19 @@ async def body_chunks(response: AsyncHTTPResponse) -> AsyncGenerator[AsyncIterat
 
 
 async def check_response(response: AsyncHTTPResponse) -> None:
-    """Raise unless the response is a 2xx event stream (or a 204, an empty one)."""
+    """Raise unless the response is a 200 event stream, or a 204 (the clean end).
+
+    Only a 200 starts a stream, as in a browser's EventSource: any other status (a 205,
+    a 299, a redirect that is not followed) is a :class:`StatusError`, retried only if
+    the policy lists it. A checkpoint when it reads an error body (its first 2 KiB).
+
+    Raises:
+        StatusError: neither 200 nor 204.
+        ContentTypeError: a 200 whose ``Content-Type`` is not ``text/event-stream``.
+    """
     status = response.status_code
     logger.debug("%s answered %d", response.url, status)
-    if not 200 <= status < 300:
+    if status not in (200, 204):
         raise StatusError(
             status_code=status,
             headers=response.headers,
@@ -58,7 +67,7 @@ async def check_response(response: AsyncHTTPResponse) -> None:
             body=await _body_excerpt(response),
         )
     content_type = response.headers.get("content-type", "")
-    if status != 204 and content_type.partition(";")[0].strip().lower() != "text/event-stream":
+    if status == 200 and content_type.partition(";")[0].strip().lower() != "text/event-stream":
         raise ContentTypeError(
             content_type=content_type,
             status_code=status,
