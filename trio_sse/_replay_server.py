@@ -81,15 +81,17 @@ class ReplayRoutes:
 
     def __init__(self, recordings: Sequence[Recording]) -> None:
         self._routes: dict[str, list[Recording]] = {}
+        self._paths: dict[str, str] = {}  # endpoint -> the first recorded path there
         for recording in recordings:
             path = h11_path(recording.url)
             self._routes.setdefault(endpoint(path), []).append(recording)
+            self._paths.setdefault(endpoint(path), path)
         self._turns: dict[str, int] = dict.fromkeys(self._routes, 0)
 
     @property
     def paths(self) -> list[str]:
-        """The endpoints served, in the order first seen."""
-        return list(self._routes)
+        """A recorded path for each endpoint served, in the order first seen."""
+        return list(self._paths.values())
 
     def next_for(self, path: str) -> Recording | None:
         """The recording that answers a request to ``path`` now; ``None`` if none does."""
