@@ -150,10 +150,12 @@ def test_reply_level_fields_are_kept_in_message_raw() -> None:
         "webSearchQueries": ["weather"],
     }
     _, message = run(
-        candidate({"text": "abc "}, citationMetadata={"citations": [first]}, safetyRatings=[]),
+        candidate(
+            {"text": "abc "}, citationMetadata={"citationSources": [first]}, safetyRatings=[]
+        ),
         candidate(
             {"text": "defgh"},
-            citationMetadata={"citations": [first, second]},
+            citationMetadata={"citationSources": [second, first], "citations": [first]},
             safetyRatings=safety,
         ),
         sse(
@@ -180,7 +182,7 @@ def test_reply_level_fields_are_kept_in_message_raw() -> None:
         "futureField": {"x": 1},
         "candidate": {
             "index": 0,
-            "citationMetadata": {"citations": [first, second]},
+            "citationMetadata": {"citationSources": [first, second], "citations": [first]},
             "safetyRatings": safety,
             "finishReason": "STOP",
             "finishMessage": "done",

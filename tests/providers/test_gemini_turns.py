@@ -6,6 +6,9 @@ from __future__ import annotations
 import doctest
 import itertools
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -349,3 +352,26 @@ def test_no_field_of_a_part_is_lost_between_the_stream_and_the_turn(
     _, message = run(*chunks, chunk(finish="STOP"))
     assert gemini.assistant_turn(message)["parts"] == expected
     assert all(c.complete for c in message.tool_calls)
+
+
+# --- the user page's tool loop runs ---------------------------------------------------------------
+
+PAGE = Path(__file__).parent.parent.parent / "docs" / "providers" / "gemini.md"
+
+
+def test_the_pages_tool_loop_runs(tmp_path: Path) -> None:
+    (block,) = re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), flags=re.S)
+    script = tmp_path / "loop.py"
+    script.write_text(block, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        "Clear and 21 °C in Paris.\n",
+        "",
+    )

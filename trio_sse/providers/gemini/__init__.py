@@ -44,8 +44,9 @@ chunks said outside the parts, each field as last stated::
                    "avgLogprobs", "index", ...}}
 
 (every top-level field but ``candidates``; candidate 0's every field but ``content``),
-except that ``citationMetadata.citations`` gathers every distinct citation of every
-chunk, in order. :func:`continuation_token` and :func:`grounding_metadata` read it.
+except that ``citationMetadata.citationSources`` (Gemini API) or ``.citations`` (Vertex
+AI) gathers every distinct citation of every chunk, in order. :func:`continuation_token`
+and :func:`grounding_metadata` read it.
 
 ``finishReason`` (``"STOP"``, ``"MAX_TOKENS"``, ``"SAFETY"``, ``"CONTINUATION"``, ...) is
 the ``stop_reason`` and the terminator; the stream has no other, so EOF without one is an

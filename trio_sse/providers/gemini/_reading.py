@@ -47,6 +47,7 @@ PROVIDER = "gemini"
 
 _PATH_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 _PART_META = frozenset({"thought", "thoughtSignature", "partMetadata", "videoMetadata"})
+_CITATION_LISTS = ("citationSources", "citations")  # the Gemini API's, Vertex AI's
 _STREAMING_ONLY = frozenset({"partialArgs", "willContinue"})  # not sent back: ``args`` is
 
 
@@ -217,8 +218,9 @@ class Interpreter(BaseInterpreter[_Draft]):
         self._streaming: _Call | None = None  # a call whose arguments are still arriving
         self._reply: dict[str, Any] = {}  # top-level fields but candidates, last wins
         self._candidate: dict[str, Any] = {}  # candidate 0's fields but content, last wins
-        self._citations: list[Any] = []  # every distinct citation, in order of arrival
-        self._cited: set[str] = set()
+        # every distinct citation under each of its keys, in order of arrival
+        self._citations: dict[str, list[Any]] = {}
+        self._cited: set[tuple[str, str]] = set()
 
     def _feed(self, event: ServerSentEvent) -> None:
         self._chunk(load_object(event.data))
@@ -229,7 +231,8 @@ class Interpreter(BaseInterpreter[_Draft]):
             candidate = dict(self._candidate)
             if self._citations:
                 metadata = as_object(candidate.get("citationMetadata"))
-                candidate["citationMetadata"] = metadata | {"citations": list(self._citations)}
+                gathered = {key: list(found) for key, found in self._citations.items()}
+                candidate["citationMetadata"] = metadata | gathered
             raw["candidate"] = candidate
         return raw
 
@@ -271,11 +274,13 @@ class Interpreter(BaseInterpreter[_Draft]):
     def _candidate_fields(self, candidate: dict[str, Any]) -> None:
         """Keep what the candidate says besides its content; citations add up."""
         self._candidate.update((k, v) for k, v in candidate.items() if k != "content")
-        for citation in as_array(as_object(candidate.get("citationMetadata")).get("citations")):
-            key = compact(citation)
-            if key not in self._cited:
-                self._cited.add(key)
-                self._citations.append(citation)
+        metadata = as_object(candidate.get("citationMetadata"))
+        for key in _CITATION_LISTS:
+            for citation in as_array(metadata.get(key)):
+                seen = (key, compact(citation))
+                if seen not in self._cited:
+                    self._cited.add(seen)
+                    self._citations.setdefault(key, []).append(citation)
 
     def _part(self, part: dict[str, Any]) -> None:
         if "functionCall" in part:
