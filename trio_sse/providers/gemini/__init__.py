@@ -2,7 +2,8 @@
 
 Reading: :class:`Interpreter` turns the stream into neutral events and a :class:`Message`.
 Writing: :func:`assistant_turn`, :func:`tool_results_turn` and :func:`tool_declarations`
-build the next request's ``contents`` and ``tools`` from it, as plain JSON values.
+build the next request's ``contents`` and ``tools`` from it, as plain JSON values. All of
+it is synchronous and sans-IO: no checkpoints, nothing to cancel, not thread-safe.
 
 **Reading.** Each event's data is a whole ``GenerateContentResponse``; only the first
 candidate (``index`` 0) is read. Its ``content.parts`` become blocks of

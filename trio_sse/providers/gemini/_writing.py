@@ -27,8 +27,10 @@ def assistant_turn(message: Message) -> dict[str, Any]:
     Each block is one part: its ``raw`` (the part as streamed, every field kept, each
     ``thoughtSignature`` on the part that carried it), or, for a block built by hand
     (``raw`` empty), a part made from its neutral fields. The ``"promptFeedback"`` block
-    of a blocked prompt is not a part and is left out. A new value each call: changing
-    it changes nothing in ``message``.
+    of a blocked prompt is not a part and is left out. A call with ``complete=False`` goes
+    back as it was streamed (with ``args`` only if they parse): leave it out, or the whole
+    message, rather than answer it. A new value each call: changing it changes nothing in
+    ``message``.
 
     >>> from trio_sse.providers import Message, TextBlock
     >>> assistant_turn(Message(content=(TextBlock("Hi", signature="c2ln"),)))
