@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from trio_sse.providers import (
@@ -336,6 +336,7 @@ def mergeable(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return "text" in a and "text" in b and "thoughtSignature" not in rest_a and rest_a == rest_b
 
 
+@settings(deadline=None)  # what it checks is the parts, not how fast a loaded machine is
 @given(
     st.lists(
         text_parts() | whole_calls() | streamed_calls() | unknown_parts(), min_size=1, max_size=5
