@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,13 +100,13 @@ def test_text_chunks_join_and_finish_reason_ends_the_reply() -> None:
         chunk({"text": "Hel"}, usage=early),
         chunk({"text": "lo"}, finish="STOP", usage=META),
     )
-    usage = Usage(9, 208, reasoning_tokens=185)
+    usage = Usage(9, 208, reasoning_tokens=185, total_input_tokens=9)
     expected = Message("r1", "gemini-x", (TextBlock("Hello"),), "STOP", usage, provider="gemini")
     assert message == expected
     assert events == [
         MessageStart("r1", "gemini-x"),
         TextDelta(0, "Hel"),
-        UsageUpdate(Usage(9, 190, reasoning_tokens=185)),
+        UsageUpdate(Usage(9, 190, reasoning_tokens=185, total_input_tokens=9)),
         TextDelta(0, "lo"),
         UsageUpdate(usage),
         MessageStop("STOP", expected),
@@ -151,30 +152,40 @@ def test_consecutive_parts_with_the_same_thought_flag_join() -> None:
     ]
 
 
-def test_a_signature_on_a_thought_part_is_its_blocks_and_closes_it() -> None:
+def test_a_signed_thought_part_is_a_block_of_its_own() -> None:
     events, message = run(
         chunk(
             {"text": "a", "thought": True}, {"text": "b", "thought": True, "thoughtSignature": "s1"}
         ),
         chunk({"text": "c", "thought": True}, finish="STOP"),
     )
-    assert message.content == (ThinkingBlock("ab", signature="s1"), ThinkingBlock("c"))
-    assert ThinkingDelta(0, signature="s1") in events
+    assert message.content == (
+        ThinkingBlock("a"),
+        ThinkingBlock("b", signature="s1"),
+        ThinkingBlock("c"),
+    )
+    assert events[1:4] == [
+        ThinkingDelta(0, "a"),
+        ThinkingDelta(1, "b"),
+        ThinkingDelta(1, signature="s1"),
+    ]
 
 
-def test_a_signature_on_a_text_part_is_its_blocks_and_closes_it_without_an_event() -> None:
+def test_a_signed_text_part_is_a_block_of_its_own_without_an_event() -> None:
     events, message = run(
         chunk({"text": "one"}, {"text": " two", "thoughtSignature": "s1"}),
         chunk({"text": "three"}, {"text": "", "thoughtSignature": "s2"}),
         chunk({"text": "", "thoughtSignature": "s3"}, {"text": ""}, finish="STOP"),
     )
     assert message.content == (
-        TextBlock("one two", signature="s1"),
-        TextBlock("three", signature="s2"),
+        TextBlock("one"),
+        TextBlock(" two", signature="s1"),
+        TextBlock("three"),
+        TextBlock("", signature="s2"),
         TextBlock("", signature="s3"),
     )
     assert (message.text, message.thinking) == ("one twothree", "")
-    assert events[1:-1] == [TextDelta(0, "one"), TextDelta(0, " two"), TextDelta(1, "three")]
+    assert events[1:-1] == [TextDelta(0, "one"), TextDelta(1, " two"), TextDelta(2, "three")]
 
 
 # --- function calls ------------------------------------------------------------------------
@@ -313,11 +324,11 @@ def test_other_parts_are_kept_whole_and_other_candidates_ignored() -> None:
     [
         (
             META | {"cachedContentTokenCount": 4},
-            Usage(9, 208, cache_read_input_tokens=4, reasoning_tokens=185),
+            Usage(9, 208, cache_read_input_tokens=4, reasoning_tokens=185, total_input_tokens=9),
         ),
         (
             {"promptTokenCount": 9, "toolUsePromptTokenCount": 3, "candidatesTokenCount": 2},
-            Usage(12, 2),
+            Usage(12, 2, total_input_tokens=12),
         ),
         ({"trafficType": "ON_DEMAND"}, None),
     ],
@@ -348,7 +359,7 @@ def test_a_blocked_prompt_ends_the_reply_with_its_feedback() -> None:
     assert message == Message(
         content=(OtherBlock("promptFeedback", feedback),),
         stop_reason="PROHIBITED_CONTENT",
-        usage=Usage(7, 0),
+        usage=Usage(7, 0, total_input_tokens=7),
         provider="gemini",
     )
     assert [type(e) for e in events] == [MessageStart, UsageUpdate, MessageStop]
@@ -385,7 +396,7 @@ def test_eof_without_a_finish_reason_is_incomplete() -> None:
         )
     partial = info.value.partial
     assert (partial.id, partial.text, partial.stop_reason) == ("r1", "cut", None)
-    assert partial.tool_calls == (ToolCall("", "f", {}, '{"a":"x'),)
+    assert partial.tool_calls == (ToolCall("", "f", {}, '{"a":"x', complete=False),)
     assert info.value.expected == "a finishReason"
 
 
@@ -458,17 +469,18 @@ def test_recording_cut_before_its_finish_reason_is_incomplete() -> None:
 
 def test_text_recording() -> None:
     _, message = interpret(gemini.Interpreter(), [recording("google-text")])
-    (text_block,) = message.content  # the signature came on an empty text part, last
-    assert isinstance(text_block, TextBlock)
-    assert text_block.text == 'There are **3** "r"s in strawberry.\n\nst**r**awbe**rr**y'
-    assert text_block.signature is not None
-    assert text_block.signature.startswith("EqsFCqgFAb4+9vvtAF5n87lB4OGDOoTRMOqp35jW65Xs")
+    text_block, signed = message.content  # the signature came on an empty text part, last
+    assert text_block == TextBlock('There are **3** "r"s in strawberry.\n\nst**r**awbe**rr**y')
+    assert isinstance(signed, TextBlock)
+    assert signed.text == ""
+    assert signed.signature is not None
+    assert signed.signature.startswith("EqsFCqgFAb4+9vvtAF5n87lB4OGDOoTRMOqp35jW65Xs")
     assert (message.id, message.model, message.stop_reason) == (
         "bH6LaZW8Fp_3nsEPqtaSwQ4",
         "gemini-3-pro-preview",
         "STOP",
     )
-    assert message.usage == Usage(9, 23 + 185, reasoning_tokens=185)
+    assert message.usage == Usage(9, 23 + 185, reasoning_tokens=185, total_input_tokens=9)
 
 
 def test_whole_tool_call_recordings() -> None:
@@ -485,7 +497,10 @@ def test_whole_tool_call_recordings() -> None:
         )
         assert tool_call.signature is not None
         assert tool_call.signature.startswith(signature)
-        assert (message.stop_reason, message.usage) == ("STOP", usage)
+        assert (message.stop_reason, message.usage) == (
+            "STOP",
+            replace(usage, total_input_tokens=29),
+        )
 
 
 def test_streamed_argument_recordings() -> None:
@@ -498,7 +513,7 @@ def test_streamed_argument_recordings() -> None:
     assert signatures[1] is None
     assert signatures[0] is not None
     assert signatures[0].startswith("CiMBjz1rX2")
-    assert message.usage == Usage(26, 23 + 132, reasoning_tokens=132)
+    assert message.usage == Usage(26, 23 + 132, reasoning_tokens=132, total_input_tokens=26)
     _, message = interpret(gemini.Interpreter(), [recording("google-stream-no-args-tool-call")])
     assert message.thinking.startswith("**Processing User Requests**")
     assert [(c.name, c.arguments, c.raw_arguments) for c in message.tool_calls] == [

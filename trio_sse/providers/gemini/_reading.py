@@ -1,52 +1,8 @@
-"""Gemini's ``streamGenerateContent?alt=sse`` stream (Gemini API and Vertex AI), as neutral events.
+"""The Gemini interpreter: ``GenerateContentResponse`` chunks as neutral events and one
+:class:`Message` whose blocks keep their parts (the rules are in the package docstring).
 
-Each event's data is a whole ``GenerateContentResponse``; only the first candidate
-(``index`` 0) is read. Its ``content.parts`` become blocks of :attr:`Message.content`:
-
-- consecutive text parts with the same ``thought`` flag join into one block (up to one
-  that carries a signature, below): :class:`TextBlock`, or :class:`ThinkingBlock` for
-  ``thought: true``;
-- a ``functionCall`` part is a :class:`ToolCall` (``id`` is ``""`` when Gemini gives
-  none). Arriving whole it yields ``ToolCallStart``, ``ToolCallDelta`` (its ``args`` as
-  compact JSON) and ``ToolCallEnd`` at once. Vertex streams arguments instead: a part with
-  the name and ``willContinue``, then parts of ``partialArgs`` (a JSON path and a scalar,
-  strings in pieces), ended by a bare ``functionCall: {}``, by a part without
-  ``willContinue``, or by anything else. Those pieces are written out as JSON text, in
-  order, so the deltas add up to the ``raw_arguments`` and parse into ``arguments``;
-- any other part (``executableCode``, ``inlineData``, ...): an :class:`OtherBlock` of it.
-
-A ``thoughtSignature`` must be sent back on the part that carried it, so it is the
-``signature`` of that part's block, which then takes no more text (the next part starts a
-new block):
-
-- on a thought part, the :class:`ThinkingBlock`'s, announced by a :class:`ThinkingDelta`
-  with ``signature``;
-- on a text part (often an empty one ending the stream), the :class:`TextBlock`'s. It has
-  no stream event: text deltas carry text only; read it in the message (as
-  :class:`MessageStop` has it);
-- on a function-call part, the :class:`ToolCall`'s (Gemini 3 rejects a call sent back
-  without it), carried by its :class:`ToolCallEnd`. A part that streams a call's arguments
-  belongs to that call; a signed bare ``functionCall: {}`` with no call open is logged and
-  dropped;
-- any other part keeps it in its :class:`OtherBlock`'s data.
-
-The candidate's ``citationMetadata`` and ``groundingMetadata`` are not read: they point
-into the whole candidate's text by offsets, not into one part, so ``TextBlock.citations``
-stays empty.
-
-``finishReason`` (``"STOP"``, ``"MAX_TOKENS"``, ``"SAFETY"``, ...) is the ``stop_reason``
-and the terminator; the stream has no other, so EOF without one is an incomplete stream.
-A blocked prompt (``promptFeedback.blockReason``, no candidates) ends the reply too: an
-:class:`OtherBlock` ``"promptFeedback"`` holds the feedback and ``stop_reason`` is the
-block reason. Safety, like ``"MAX_TOKENS"``, is an outcome to read, not an exception. An
-``{"error": {...}}`` chunk raises :class:`APIStreamError` (``error_type``: its ``status``).
-
-``usageMetadata`` holds running totals (the last wins): ``input_tokens`` is
-``promptTokenCount`` + ``toolUsePromptTokenCount``, ``output_tokens`` is
-``candidatesTokenCount`` + ``thoughtsTokenCount`` (all generated tokens, as OpenAI counts
-them; together they make ``totalTokenCount``), ``reasoning_tokens`` is
-``thoughtsTokenCount``, ``cache_read_input_tokens`` is ``cachedContentTokenCount``.
-``modelVersion`` is the model and ``responseId`` the id.
+Accumulation is linear: text and argument pieces are kept in lists and joined when a
+snapshot is taken, never copied on each delta.
 """
 
 from __future__ import annotations
@@ -54,13 +10,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from httpx_sse import ServerSentEvent
 
-from ._base import BaseInterpreter, logger
-from ._errors import APIStreamError
-from ._json import (
+from .._base import BaseInterpreter, logger
+from .._errors import APIStreamError
+from .._json import (
     Malformed,
     as_array,
     as_int,
@@ -68,9 +24,8 @@ from ._json import (
     as_string,
     compact,
     load_object,
-    parse_arguments,
 )
-from ._vocabulary import (
+from .._vocabulary import (
     ContentBlock,
     MessageStop,
     OtherBlock,
@@ -86,26 +41,53 @@ from ._vocabulary import (
     UsageUpdate,
 )
 
-__all__ = ["Interpreter"]
+__all__ = ["PROVIDER", "Interpreter"]
 
 PROVIDER = "gemini"
 
 _PATH_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 _PART_META = frozenset({"thought", "thoughtSignature", "partMetadata", "videoMetadata"})
+_CITATION_LISTS = ("citationSources", "citations")  # the Gemini API's, Vertex AI's
+_STREAMING_ONLY = frozenset({"partialArgs", "willContinue"})  # not sent back: ``args`` is
 
 
-@dataclass(slots=True)
+def _joined(pieces: list[str]) -> str:
+    """The pieces as one string, kept as the only piece (so the next join is cheap)."""
+    if len(pieces) > 1:
+        pieces[:] = ["".join(pieces)]
+    return pieces[0] if pieces else ""
+
+
+@dataclass(slots=True, eq=False)
 class _Prose:
-    """A text or thinking block being streamed."""
+    """A text or thought part being streamed: its text in pieces, its other fields."""
 
-    thought: bool
-    text: str = ""
-    signature: str | None = None
+    fields: dict[str, Any]  # every field of the part but ``text``
+    pieces: list[str] = field(default_factory=list[str])
+
+    @property
+    def thought(self) -> bool:
+        return self.fields.get("thought") is True
+
+    @property
+    def signature(self) -> str | None:
+        return as_string(self.fields.get("thoughtSignature")) or None
+
+    def takes(self, fields: dict[str, Any]) -> bool:
+        """A next part with these fields (its text aside) continues this one: neither is
+        signed (Google: never merge a signed part with another) and the rest is equal."""
+        return (
+            "thoughtSignature" not in self.fields
+            and "thoughtSignature" not in fields
+            and fields == self.fields
+        )
 
     def snapshot(self) -> ContentBlock:
+        text = _joined(self.pieces)
+        raw = {"text": text, **self.fields}
         if self.thought:
-            return ThinkingBlock(self.text, signature=self.signature)
-        return TextBlock(self.text, signature=self.signature)
+            return ThinkingBlock(text, signature=self.signature, raw=raw)
+        return TextBlock(text, signature=self.signature, raw=raw)
 
 
 @dataclass(slots=True)
@@ -119,22 +101,50 @@ class _Container:
 
 @dataclass(slots=True, eq=False)
 class _Call:
-    """A tool call; ``text`` is its raw arguments, written as they stream."""
+    """A tool call; ``pieces`` are its raw arguments, written as they stream."""
 
     position: int
-    id: str
-    name: str
-    text: str = ""
-    signature: str | None = None
+    part: dict[str, Any]  # the part's fields but ``functionCall``, over the call's parts
+    call: dict[str, Any]  # ``functionCall``'s fields but the streaming ones, likewise
+    pieces: list[str] = field(default_factory=list[str])
     ended: ToolCall | None = None
     open: list[_Container] = field(default_factory=list[_Container])
     string_at: list[str | int] | None = None  # the path of a string still being written
 
+    @property
+    def id(self) -> str:
+        return as_string(self.call.get("id"))
+
+    @property
+    def name(self) -> str:
+        return as_string(self.call.get("name"))
+
+    def update(self, part: dict[str, Any], call: dict[str, Any]) -> None:
+        """Take a later part's fields (they win), the streaming ones aside."""
+        self.part.update((k, v) for k, v in part.items() if k != "functionCall")
+        self.call.update((k, v) for k, v in call.items() if k not in _STREAMING_ONLY)
+
     def snapshot(self) -> ToolCall:
-        if self.ended is not None:
-            return self.ended
-        arguments = parse_arguments(self.text)
-        return ToolCall(self.id, self.name, arguments, self.text, signature=self.signature)
+        return self.ended if self.ended is not None else self.build(complete=False)
+
+    def build(self, *, complete: bool) -> ToolCall:
+        """The call as it stands; ``complete`` if it was not cut off (and its arguments
+        parse: an object, or nothing at all)."""
+        text = _joined(self.pieces)
+        parsed = _object(text)
+        call = dict(self.call)
+        if "args" not in call and parsed is not None:
+            call["args"] = parsed
+        raw = {**self.part, "functionCall": call}
+        return ToolCall(
+            self.id,
+            self.name,
+            parsed if parsed is not None else {},
+            text,
+            signature=as_string(self.part.get("thoughtSignature")) or None,
+            complete=complete and (parsed is not None or not text),
+            raw=raw,
+        )
 
     def write(self, path: list[str | int], arg: dict[str, Any]) -> str:
         """The JSON text that puts one ``partialArgs`` value at ``path``."""
@@ -198,7 +208,7 @@ _Draft: TypeAlias = _Prose | _Call | _Other
 
 
 class Interpreter(BaseInterpreter[_Draft]):
-    """Interprets one Gemini stream (the rules are in the module docstring)."""
+    """Interprets one Gemini stream (the rules are in :mod:`trio_sse.providers.gemini`)."""
 
     _PROVIDER = PROVIDER
     _TERMINATOR = "a finishReason"
@@ -206,9 +216,25 @@ class Interpreter(BaseInterpreter[_Draft]):
     def __init__(self) -> None:
         super().__init__()
         self._streaming: _Call | None = None  # a call whose arguments are still arriving
+        self._reply: dict[str, Any] = {}  # top-level fields but candidates, last wins
+        self._candidate: dict[str, Any] = {}  # candidate 0's fields but content, last wins
+        # every distinct citation under each of its keys, in order of arrival
+        self._citations: dict[str, list[Any]] = {}
+        self._cited: set[tuple[str, str]] = set()
 
     def _feed(self, event: ServerSentEvent) -> None:
         self._chunk(load_object(event.data))
+
+    def _reply_raw(self) -> dict[str, Any]:
+        raw = dict(self._reply)
+        if self._candidate:
+            candidate = dict(self._candidate)
+            if self._citations:
+                metadata = as_object(candidate.get("citationMetadata"))
+                gathered = {key: list(found) for key, found in self._citations.items()}
+                candidate["citationMetadata"] = metadata | gathered
+            raw["candidate"] = candidate
+        return raw
 
     # --- chunks and parts -----------------------------------------------------------------
 
@@ -222,19 +248,22 @@ class Interpreter(BaseInterpreter[_Draft]):
             )
         self._id = as_string(data.get("responseId")) or self._id
         self._model = as_string(data.get("modelVersion")) or self._model
+        self._reply.update((k, v) for k, v in data.items() if k != "candidates")
         self._start()
         candidates = [as_object(c) for c in as_array(data.get("candidates"))]
         candidate = next((c for c in candidates if c.get("index", 0) == 0), as_object(None))
         if len(candidates) > 1:
             logger.debug("gemini: reading candidate 0 of %d", len(candidates))
+        self._candidate_fields(candidate)
         for part in as_array(as_object(candidate.get("content")).get("parts")):
             if not as_object(part):
                 raise Malformed("a part is not an object")
             self._part(as_object(part))
         usage = _usage(as_object(data.get("usageMetadata")))
-        if usage is not None and usage != self._usage:
+        if usage is not None:
+            if usage != self._usage:
+                self._emit(UsageUpdate(usage))
             self._usage = usage
-            self._emit(UsageUpdate(usage))
         feedback = as_object(data.get("promptFeedback"))
         if blocked := as_string(feedback.get("blockReason")):
             self._blocks.append(_Other("promptFeedback", feedback))
@@ -242,54 +271,66 @@ class Interpreter(BaseInterpreter[_Draft]):
         elif finish_reason := as_string(candidate.get("finishReason")):
             self._stop(finish_reason)
 
+    def _candidate_fields(self, candidate: dict[str, Any]) -> None:
+        """Keep what the candidate says besides its content; citations add up."""
+        self._candidate.update((k, v) for k, v in candidate.items() if k != "content")
+        metadata = as_object(candidate.get("citationMetadata"))
+        for key in _CITATION_LISTS:
+            for citation in as_array(metadata.get(key)):
+                seen = (key, compact(citation))
+                if seen not in self._cited:
+                    self._cited.add(seen)
+                    self._citations.setdefault(key, []).append(citation)
+
     def _part(self, part: dict[str, Any]) -> None:
-        signature = as_string(part.get("thoughtSignature")) or None
         if "functionCall" in part:
-            self._function_call(as_object(part["functionCall"]), signature)
+            self._function_call(part, as_object(part["functionCall"]))
             return
         self._end_streaming()
         text = part.get("text")
         if isinstance(text, str):
-            self._prose(text, part.get("thought") is True, signature)
+            self._prose(text, {k: v for k, v in part.items() if k != "text"})
         else:  # the part, signature included, is kept whole
             kind = next((key for key in part if key not in _PART_META), "part")
             self._blocks.append(_Other(kind, part))
 
-    def _prose(self, text: str, thought: bool, signature: str | None) -> None:
-        """Add a text or thought part: to the last block if it is of its kind and unsigned."""
+    def _prose(self, text: str, fields: dict[str, Any]) -> None:
+        """Add a text or thought part: to the last block if that continues (see
+        :meth:`_Prose.takes`), else as a block of its own."""
         last = self._blocks[-1] if self._blocks else None
-        if not (isinstance(last, _Prose) and last.thought == thought and last.signature is None):
-            if not text and signature is None:
-                return
-            last = _Prose(thought)
+        if not (isinstance(last, _Prose) and last.takes(fields)):
+            if not text and fields.keys() <= {"thought"}:
+                return  # an empty part with nothing else: nothing to keep or send back
+            last = _Prose(fields)
             self._blocks.append(last)
         position = len(self._blocks) - 1
         if text:
-            last.text += text
+            last.pieces.append(text)
             self._emit(
-                ThinkingDelta(position, thinking=text) if thought else TextDelta(position, text)
+                ThinkingDelta(position, thinking=text)
+                if last.thought
+                else TextDelta(position, text)
             )
-        if signature is not None:
-            last.signature = signature
-            if thought:
-                self._emit(ThinkingDelta(position, signature=signature))
+        if last.thought and "thoughtSignature" in fields and (signature := last.signature):
+            self._emit(ThinkingDelta(position, signature=signature))
 
-    def _function_call(self, call: dict[str, Any], signature: str | None) -> None:
+    def _function_call(self, part: dict[str, Any], call: dict[str, Any]) -> None:
         name, partial = as_string(call.get("name")), as_array(call.get("partialArgs"))
         if name or "args" in call or (partial and self._streaming is None):
             self._end_streaming()
             position = len(self._blocks)
-            self._streaming = _Call(position, as_string(call.get("id")), name)
+            self._streaming = _Call(position, {}, {})
             self._blocks.append(self._streaming)
+            self._streaming.update(part, call)
             self._emit(ToolCallStart(position, self._streaming.id, name))
             if "args" in call:
                 self._arguments(compact(call["args"]))
         elif self._streaming is None:  # a bare ``functionCall: {}`` with no call open
-            if signature is not None:
+            if "thoughtSignature" in part:
                 logger.debug("gemini: a signed functionCall part with no call open, dropped")
             return
-        if signature is not None:
-            self._streaming.signature = signature
+        else:
+            self._streaming.update(part, call)
         for arg in (as_object(a) for a in partial):
             self._arguments(self._streaming.write(_path(arg.get("jsonPath")), arg))
         if call.get("willContinue") is not True:
@@ -297,23 +338,34 @@ class Interpreter(BaseInterpreter[_Draft]):
 
     def _arguments(self, fragment: str) -> None:
         if (call := self._streaming) is not None and fragment:
-            call.text += fragment
+            call.pieces.append(fragment)
             self._emit(ToolCallDelta(call.position, fragment))
 
-    def _end_streaming(self) -> None:
+    def _end_streaming(self, *, cut: bool = False) -> None:
+        """End the call whose arguments were streaming; ``cut`` when the reply ended
+        while the call said more would come."""
         if (call := self._streaming) is not None:
             self._arguments(call.close())
-            call.ended = call.snapshot()
+            call.ended = call.build(complete=not cut)
             self._emit(ToolCallEnd(call.position, call.ended))
             self._streaming = None
 
     def _stop(self, reason: str) -> None:
-        self._end_streaming()
+        self._end_streaming(cut=True)
         self._stop_reason, self._done = reason, True
         self._emit(MessageStop(reason, self.message))
 
 
 # --- reading JSON values --------------------------------------------------------------------------
+
+
+def _object(text: str) -> dict[str, Any] | None:
+    """Arguments text parsed: the object, or ``None`` if empty, cut off or not an object."""
+    try:
+        value = json.loads(text) if text.strip() else None
+    except (ValueError, RecursionError):
+        return None
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None
 
 
 def _path(raw: object) -> list[str | int]:
@@ -325,10 +377,16 @@ def _path(raw: object) -> list[str | int]:
         if match is None:
             break
         key, index, quoted, double = match.groups()
-        steps.append(int(index) if index is not None else key or quoted or double or "")
+        if index is not None:
+            try:
+                steps.append(int(index))
+            except ValueError:  # more digits than int() converts
+                raise Malformed(f"jsonPath index of {len(index)} digits") from None
+        else:
+            steps.append(key or quoted or double or "")
         at = match.end()
     if not steps or at != len(text):
-        raise Malformed(f"unreadable jsonPath {text!r}")
+        raise Malformed(f"unreadable jsonPath {text[:100]!r}")
     return steps
 
 
@@ -340,9 +398,12 @@ def _usage(meta: dict[str, Any]) -> Usage | None:
     )
     if prompt is None and candidates is None and thoughts is None:
         return None
+    input_tokens = (prompt or 0) + (tool_use or 0)
     return Usage(
-        input_tokens=(prompt or 0) + (tool_use or 0),
+        input_tokens=input_tokens,
         output_tokens=(candidates or 0) + (thoughts or 0),
         cache_read_input_tokens=as_int(meta.get("cachedContentTokenCount")),
         reasoning_tokens=thoughts,
+        total_input_tokens=input_tokens,
+        raw=meta,
     )
