@@ -251,6 +251,18 @@ def test_unknown_items_parts_and_fields_are_kept_whole() -> None:
     assert message.content[1].raw == item | {"content": [item["content"][0]]}
 
 
+def test_a_part_form_that_does_not_say_its_type_leaves_the_deltas_theirs() -> None:
+    interpreter = openai_responses.Interpreter()
+    for event in (
+        created(),
+        added(0, message_item()),
+        ev("content_part.added", output_index=0, content_index=0, part={"text": ""}),
+        text(0, "kept"),
+    ):
+        interpreter.feed(event)
+    assert interpreter.message.content == (TextBlock("kept", id="msg_1"),)
+
+
 def test_message_raw_is_the_response_without_its_output() -> None:
     interpreter = openai_responses.Interpreter()
     interpreter.feed(created(novel=1))

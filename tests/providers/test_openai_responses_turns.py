@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import doctest
 import itertools
 import json
+import re
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -355,3 +359,36 @@ def test_no_field_is_lost_between_the_stream_and_the_turn(
     _, message = run_all(openai_responses.Interpreter(), events)
     assert assistant_turn(message) == list(output)
     assert assistant_turn(replace(message, provider=None)) == list(output)
+
+
+@pytest.mark.parametrize("function", [assistant_turn, tool_results_turn, tool_declarations])
+def test_the_docstring_examples_run(function: Any) -> None:
+    names = {"Message": Message, "TextBlock": TextBlock, "ToolCall": ToolCall, "Tool": Tool}
+    (test,) = doctest.DocTestFinder().find(function, globs=names | {function.__name__: function})
+    assert test.examples
+    result = doctest.DocTestRunner().run(test)
+    assert result.failed == 0
+
+
+# --- the user's page ---------------------------------------------------------------------------
+
+PAGE = Path(__file__).parent.parent.parent / "docs" / "providers" / "openai_responses.md"
+
+
+def test_the_pages_tool_loop_runs_as_written(tmp_path: Path) -> None:
+    (block,) = re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), flags=re.S)
+    script = tmp_path / "tool_loop.py"
+    script.write_text(block, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # nothing logged: the stand-in streams as a server does
+    assert result.stdout.splitlines() == [
+        "2 + 3 = 5",
+        "['message', 'reasoning', 'function_call', 'function_call_output'] gAAA {\"sum\":5}",
+    ]

@@ -86,10 +86,16 @@ A tool loop::
     request["input"] += assistant_turn(message)
     request["input"] += tool_results_turn((call, run(call)) for call in message.tool_calls)
 
-Differences from the openai SDK (its final ``Response.output`` items, ``to_dict()``), on
-every recorded stream: none in the assistant turn, except where the SDK cannot read the
-stream at all (GitHub Copilot's rotating ids, several responses in one recording; see
-``tests/differential``).
+Differences from the openai SDK (on every recorded stream, checked in
+``tests/differential``): the assistant turn is the SDK's final ``Response.output`` items
+(``to_dict()``) less what its stream helper adds (``parsed`` on text parts,
+``parsed_arguments`` on function calls: its own parses, not input fields). Where the SDK
+cannot read a stream (GitHub Copilot's rotating ids, a ``call_id`` that changes at
+``.done``, several responses in one stream) it raises; trio-sse reads it by the rules
+above. Against the SDK's request types, what servers send and the types do not
+describe goes back unchanged: a ``custom_tool_call``'s ``status``, xAI's
+``web_search_call`` (``name``, ``arguments``, ``call_id``, no ``action``) and xAI's
+``url_citation`` (a ``url`` only).
 """
 
 from ..._names import claim_public_names

@@ -385,6 +385,8 @@ class Interpreter(BaseInterpreter[_Draft]):
         if slot is not None and slot.type != "message":
             return  # a reasoning item's parts: its deltas and its whole form carry them
         part_type = as_string(part.get("type"))
+        if not part_type:
+            return  # a form that does not say what it is: the deltas say it
         draft = self._part(oi, ci, part_type)
         if draft.kind != part_type:
             return  # a whole form of another type than the part's deltas: theirs stands
