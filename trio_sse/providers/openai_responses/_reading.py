@@ -18,7 +18,6 @@ from .._json import (
     as_object,
     as_string,
     load_object,
-    parse_arguments,
 )
 from .._vocabulary import (
     ContentBlock,
@@ -179,13 +178,13 @@ class _Call:
     def snapshot(self) -> ToolCall:
         raw_arguments = self.text.text
         key = _CALL_INPUT[self.item.type]
+        parsed = _json_object(raw_arguments)
         complete = self.finished and self.item.form.get("status") != "incomplete"
-        if key == "arguments" and raw_arguments.strip():
-            complete = complete and _is_object(raw_arguments)
+        complete = complete and (parsed is not None or key == "input")  # free-form input
         return ToolCall(
             self.id,
             self.name,
-            parse_arguments(raw_arguments),
+            parsed or {},
             raw_arguments,
             self.provider_executed,
             complete=complete,
@@ -533,12 +532,17 @@ def _str_at(data: dict[str, Any], key: str) -> str:
     return value
 
 
-def _is_object(raw: str) -> bool:
-    """``raw`` is the text of a JSON object (what a function call's arguments must be)."""
+def _json_object(raw: str) -> dict[str, Any] | None:
+    """Tool arguments parsed: ``{}`` when empty, ``None`` when not a JSON object (cut off,
+    free-form, or any other JSON value)."""
+    if not raw.strip():
+        return {}
     try:
-        return isinstance(json.loads(raw), dict)
-    except (ValueError, RecursionError):
-        return False
+        value = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep to parse
+        return None
+    parsed = as_object(value)
+    return parsed if isinstance(value, dict) else None
 
 
 def _reasoning_text(item: dict[str, Any]) -> str:
