@@ -249,6 +249,7 @@ def test_unknown_items_parts_and_fields_are_kept_whole() -> None:
         OtherBlock("output_audio", item | {"content": [novel_part]}),
     )
     assert message.content[1].raw == item | {"content": [item["content"][0]]}
+    assert openai_responses.assistant_turn(message) == [novel_item, item]  # back unchanged
 
 
 def test_a_part_form_that_does_not_say_its_type_leaves_the_deltas_theirs() -> None:
