@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from trio_sse.providers import (
     MessageStart,
     MessageStop,
     OtherBlock,
-    StreamEvent,
     TextBlock,
     TextDelta,
     ThinkingBlock,
@@ -40,81 +40,25 @@ from .feeding import (
     feed_all,
     interpret,
     read_recording,
-    run_all,
     stream_params,
-    typed_event,
+)
+from .responses_events import (
+    added,
+    arguments,
+    call_item,
+    completed,
+    created,
+    ev,
+    item_done,
+    message_item,
+    response,
+    run,
+    sse,
+    text,
+    text_done,
 )
 
-# --- building events -------------------------------------------------------------------
-
-USAGE = {
-    "input_tokens": 30,
-    "input_tokens_details": {"cached_tokens": 10},
-    "output_tokens": 20,
-    "output_tokens_details": {"reasoning_tokens": 5},
-    "total_tokens": 50,
-}
-
-
-sse = typed_event  # OpenAI frames Responses events so: ``event:`` is the JSON ``type``
-
-
-def ev(kind: str, **fields: Any) -> ServerSentEvent:
-    return sse({"type": f"response.{kind}", **fields})
-
-
-def response(
-    status: str = "in_progress", output: list[dict[str, Any]] | None = None, **fields: Any
-) -> dict[str, Any]:
-    body = {"id": "resp_1", "object": "response", "model": "gpt-x", "status": status}
-    return body | {"output": output or [], **fields}
-
-
-def created(**fields: Any) -> ServerSentEvent:
-    return ev("created", response=response(**fields), sequence_number=0)
-
-
-def completed(output: list[dict[str, Any]] | None = None, **fields: Any) -> ServerSentEvent:
-    return ev("completed", response=response("completed", output, usage=USAGE, **fields))
-
-
-def added(index: int, item: dict[str, Any]) -> ServerSentEvent:
-    return ev("output_item.added", output_index=index, item=item)
-
-
-def item_done(index: int, item: dict[str, Any]) -> ServerSentEvent:
-    return ev("output_item.done", output_index=index, item=item)
-
-
-def message_item(*texts: str, refusal: str | None = None) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = [{"type": "output_text", "text": t} for t in texts]
-    if refusal is not None:
-        parts.append({"type": "refusal", "refusal": refusal})
-    return {"type": "message", "id": "msg_1", "role": "assistant", "content": parts}
-
-
-def text(index: int, piece: str, part: int = 0) -> ServerSentEvent:
-    return ev("output_text.delta", output_index=index, content_index=part, delta=piece)
-
-
-def text_done(index: int, whole: str, part: int = 0) -> ServerSentEvent:
-    return ev("output_text.done", output_index=index, content_index=part, text=whole)
-
-
-def call_item(arguments: str = "", **fields: Any) -> dict[str, Any]:
-    item = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "get"}
-    return item | {"arguments": arguments, **fields}
-
-
-def arguments(index: int, piece: str) -> ServerSentEvent:
-    return ev("function_call_arguments.delta", output_index=index, delta=piece)
-
-
-def run(*events: ServerSentEvent) -> tuple[list[StreamEvent], Message]:
-    return run_all(openai_responses.Interpreter(), events)
-
-
-THE_USAGE = Usage(30, 20, cache_read_input_tokens=10, reasoning_tokens=5)
+THE_USAGE = Usage(30, 20, cache_read_input_tokens=10, reasoning_tokens=5, total_input_tokens=30)
 
 # --- the protocol, text and usage ----------------------------------------------------------
 
@@ -134,7 +78,7 @@ def test_text_message_events_and_message() -> None:
     expected = Message(
         "resp_1",
         "gpt-x",
-        (TextBlock("Hello"),),
+        (TextBlock("Hello", id="msg_1"),),
         "completed",
         THE_USAGE,
         provider="openai-responses",
@@ -157,7 +101,8 @@ def test_usage_maps_every_count_and_copilots_cache_writes() -> None:
         "output_tokens_details": {"reasoning_tokens": 44},
     }
     _, message = run(created(), ev("completed", response=response("completed", usage=usage)))
-    assert message.usage == Usage(19, 105, 2, 4, 44)
+    assert message.usage == Usage(19, 105, 2, 4, 44, 19)
+    assert message.usage.raw == usage
     _, message = run(created(), ev("completed", response=response("completed", usage=None)))
     assert message.usage is None
 
@@ -192,7 +137,11 @@ def test_parts_and_items_are_blocks_in_order_of_appearance() -> None:
         added(1, call_item()),
         completed([message_item("one", "two", refusal="no"), call_item()]),
     )
-    assert message.content[:3] == (TextBlock("one"), TextBlock("two"), TextBlock("no", True))
+    assert message.content[:3] == (
+        TextBlock("one", id="msg_1"),
+        TextBlock("two", id="msg_1"),
+        TextBlock("no", True, id="msg_1"),
+    )
     assert message.text == "onetwo"
     assert message.refusal == "no"
     assert TextDelta(2, "no", refusal=True) in events
@@ -212,16 +161,16 @@ def test_annotations_are_the_text_blocks_citations_as_last_stated() -> None:
         text(0, "hi"),
         ev("output_text.annotation.added", output_index=0, content_index=0, annotation=first),
     )
-    assert interpreter.message.content == (TextBlock("hi"),)  # only whole forms count
+    assert interpreter.message.content == (TextBlock("hi", id="msg_1"),)  # only whole forms
     whole = {"type": "output_text", "text": "hi", "annotations": [first, "junk", {}]}
     events += feed_all(
         interpreter, ev("content_part.done", output_index=0, content_index=0, part=whole)
     )
-    assert interpreter.message.content == (TextBlock("hi", citations=(first,)),)
+    assert interpreter.message.content == (TextBlock("hi", citations=(first,), id="msg_1"),)
     final = message_item("hi")
     final["content"][0]["annotations"] = [first, second]
     events += feed_all(interpreter, completed([final]))
-    assert interpreter.finish().content == (TextBlock("hi", citations=(first, second)),)
+    assert interpreter.finish().content == (TextBlock("hi", citations=(first, second), id="msg_1"),)
     assert [type(e) for e in events] == [MessageStart, TextDelta, UsageUpdate, MessageStop]
 
 
@@ -242,7 +191,9 @@ def test_reasoning_summary_parts_join_with_a_blank_line_and_carry_the_signature(
         item_done(0, item),
         completed([item | {"encrypted_content": "final"}]),
     )
-    assert message.content == (ThinkingBlock("A1\n\nB", signature="final"),)
+    assert message.content == (
+        ThinkingBlock("A1\n\nB", signature="final", id="rs_1", summary=("A1", "B")),
+    )
     assert [e for e in events if isinstance(e, ThinkingDelta)] == [
         ThinkingDelta(0, "A"),
         ThinkingDelta(0, "1"),
@@ -280,7 +231,7 @@ def test_function_call_id_is_the_call_id_and_arguments_parse_at_done() -> None:
         item_done(0, call_item(whole)),
         completed([call_item(whole)]),
     )
-    call = ToolCall("call_1", "get", {"city": "Paris"}, whole)
+    call = ToolCall("call_1", "get", {"city": "Paris"}, whole, item_id="fc_1")
     assert message.content == (call,)
     assert message.tool_calls == (call,)
     assert events[1:5] == [
@@ -294,7 +245,7 @@ def test_function_call_id_is_the_call_id_and_arguments_parse_at_done() -> None:
 
 def test_a_call_with_no_argument_deltas_gets_them_from_its_whole_form() -> None:
     events, message = run(created(), added(0, call_item()), completed([call_item('{"a": 1}')]))
-    assert message.tool_calls == (ToolCall("call_1", "get", {"a": 1}, '{"a": 1}'),)
+    assert message.tool_calls == (ToolCall("call_1", "get", {"a": 1}, '{"a": 1}', item_id="fc_1"),)
     assert ToolCallDelta(0, '{"a": 1}') in events
 
 
@@ -305,7 +256,9 @@ def test_arguments_that_are_no_json_object_are_kept_raw(raw: str) -> None:
     _, message = run(
         created(), added(0, call_item()), arguments(0, raw), ev("incomplete", response=incomplete)
     )
-    assert message.tool_calls == (ToolCall("call_1", "get", {}, raw),)
+    assert message.tool_calls == (
+        ToolCall("call_1", "get", {}, raw, complete=False, item_id="fc_1"),
+    )
     assert message.stop_reason == "max_output_tokens"
 
 
@@ -421,8 +374,8 @@ def test_the_terminal_response_wins_for_id_and_model_and_pairs_items_in_order() 
 
 def test_items_only_in_the_terminal_response_are_added_with_their_events() -> None:
     events, message = run(created(), completed([message_item("hi"), call_item("{}")]))
-    call = ToolCall("call_1", "get", {}, "{}")
-    assert message.content == (TextBlock("hi"), call)
+    call = ToolCall("call_1", "get", {}, "{}", item_id="fc_1")
+    assert message.content == (TextBlock("hi", id="msg_1"), call)
     assert events[:5] == [
         MessageStart("resp_1", "gpt-x"),
         TextDelta(0, "hi"),
@@ -440,7 +393,7 @@ def test_when_the_counts_differ_items_pair_by_id(caplog: pytest.LogCaptureFixtur
             text(3, "b"),
             completed([message_item("a") | {"id": "msg_a"}, message_item("b!") | {"id": "msg_b"}]),
         )
-    assert message.content == (TextBlock("b!"), TextBlock("a"))
+    assert message.content == (TextBlock("b!", id="msg_b"), TextBlock("a", id="msg_a"))
     assert "output items" in caplog.text
 
 
@@ -451,7 +404,7 @@ def test_a_call_that_changes_after_it_ended_takes_the_later_form() -> None:
         item_done(0, call_item('{"a": 1}')),
         completed([call_item('{"a": 2}', call_id="call_2")]),
     )
-    assert message.tool_calls == (ToolCall("call_2", "get", {"a": 2}, '{"a": 2}'),)
+    assert message.tool_calls == (ToolCall("call_2", "get", {"a": 2}, '{"a": 2}', item_id="fc_1"),)
     assert sum(isinstance(e, ToolCallEnd) for e in events) == 1
 
 
@@ -605,11 +558,14 @@ def blocks_of(response: dict[str, Any]) -> tuple[ContentBlock, ...]:
                 refusal = part["type"] == "refusal"
                 whole = part["refusal" if refusal else "text"]
                 citations = tuple(part.get("annotations", ()))
-                blocks.append(TextBlock(whole, refusal, citations=citations))
+                phase = item.get("phase")
+                blocks.append(TextBlock(whole, refusal, None, citations, item["id"], phase))
         elif item["type"] == "reasoning":
             parts = [*item.get("content", []), *item["summary"]]
             thinking = "\n\n".join(p["text"] for p in parts if p["text"])
-            blocks.append(ThinkingBlock(thinking, item.get("encrypted_content")))
+            summary = tuple(p["text"] for p in item["summary"])
+            signature = item.get("encrypted_content")
+            blocks.append(ThinkingBlock(thinking, signature, id=item["id"], summary=summary))
         elif item["type"] in ("function_call", "custom_tool_call"):
             raw = item["arguments" if item["type"] == "function_call" else "input"]
             try:
@@ -619,7 +575,9 @@ def blocks_of(response: dict[str, Any]) -> tuple[ContentBlock, ...]:
             executed = item["type"] == "custom_tool_call" and bool(tools)
             executed = executed and item["name"] not in declared
             args = parsed if isinstance(parsed, dict) else {}
-            blocks.append(ToolCall(item["call_id"], item["name"], args, raw, executed))
+            complete = item.get("status") != "incomplete"
+            call = ToolCall(item["call_id"], item["name"], args, raw, executed, None, complete)
+            blocks.append(replace(call, item_id=item["id"]))
         else:
             blocks.append(OtherBlock(item["type"], item))
     return tuple(blocks)
@@ -681,15 +639,21 @@ def test_copilot_recording_with_rotating_ids() -> None:
         id="capture-id-69",
         model="gpt-5.3-codex",
         content=(
-            ThinkingBlock("**Counting character occurrences**"),
+            ThinkingBlock(
+                "**Counting character occurrences**",
+                id="capture-id-70",
+                summary=("**Counting character occurrences**",),
+            ),
             TextBlock(
                 "There are **3** letter **\u201cr\u201d**s in **\u201cstrawberry.\u201d**\n\n"
                 "Breakdown: **s t r a w b e r r y**  \n"
-                "You can see **r** at positions **3, 8, and 9**."
+                "You can see **r** at positions **3, 8, and 9**.",
+                id="capture-id-71",
+                phase="final_answer",
             ),
         ),
         stop_reason="completed",
-        usage=Usage(19, 105, 0, 0, 44),
+        usage=Usage(19, 105, 0, 0, 44, 19),
         provider="openai-responses",
     )
 
@@ -709,16 +673,23 @@ def test_recording_with_several_responses_gives_the_first() -> None:
         "calculator",
         {"a": 12, "b": 7, "op": "add"},
         '{"a":12,"b":7,"op":"add"}',
+        item_id="fc_01830d662ab3856501693c32151234819091cfca267e98cc5f",
     )
-    assert message.usage == Usage(134, 28, 0, None, 0)
+    assert message.usage == Usage(134, 28, 0, None, 0, 134)
 
 
 def test_custom_tool_recordings() -> None:
     _, message = interpret(openai_responses.Interpreter(), [recording("openai-custom-tool.1")])
     assert message.content == (
-        ToolCall("call_custom_sql_001", "write_sql", {}, "SELECT * FROM users WHERE age > 25"),
+        ToolCall(
+            "call_custom_sql_001",
+            "write_sql",
+            {},
+            "SELECT * FROM users WHERE age > 25",
+            item_id="ct_abc123def456",
+        ),
     )
-    assert (message.stop_reason, message.usage) == ("completed", Usage(50, 20, 0, None, 0))
+    assert (message.stop_reason, message.usage) == ("completed", Usage(50, 20, 0, None, 0, 50))
     _, message = interpret(openai_responses.Interpreter(), [recording("xai-x-search-tool")])
     assert [(c.name, c.arguments, c.provider_executed) for c in message.tool_calls] == [
         (
@@ -737,7 +708,7 @@ def test_custom_tool_recordings() -> None:
     ]
     assert [b.type for b in message.content if isinstance(b, OtherBlock)] == ["web_search_call"] * 4
     assert message.text.startswith("### Latest Videos and Images from xAI on X")
-    assert message.usage == Usage(27236, 3077, 4585, None, 1091)
+    assert message.usage == Usage(27236, 3077, 4585, None, 1091, 27236)
 
 
 def test_function_call_recordings() -> None:
@@ -747,7 +718,10 @@ def test_function_call_recordings() -> None:
     ):
         _, message = interpret(openai_responses.Interpreter(), [recording(name)])
         raw = '{"location":"San Francisco, CA","unit":"fahrenheit"}'
-        assert message.tool_calls == (ToolCall(call_id, "get_weather", json.loads(raw), raw),)
+        (call,) = message.tool_calls
+        assert call == ToolCall(call_id, "get_weather", json.loads(raw), raw, item_id=call.item_id)
+        assert call.item_id is not None
+        assert call.item_id.startswith("fc_")
 
 
 def test_built_in_tool_recordings() -> None:
@@ -767,7 +741,7 @@ def test_built_in_tool_recordings() -> None:
         "- Stats: https://zip1.io/stats/UDKvlw\n\n"
         "Would you like a custom alias or password protection added?"
     )
-    assert message.usage == Usage(779, 69, 0, None, 0)
+    assert message.usage == Usage(779, 69, 0, None, 0, 779)
 
 
 def test_abridged_recording_gets_the_rest_of_its_text_as_deltas() -> None:

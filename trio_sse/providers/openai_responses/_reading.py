@@ -1,63 +1,25 @@
-"""The OpenAI Responses API stream (also xAI's and GitHub Copilot's), as neutral events.
-
-Events are typed (the JSON ``type``, echoed by the ``event:`` line); there is no
-``[DONE]``. Output items arrive by ``output_index``: opened by ``output_item.added``,
-filled by deltas, given whole by ``output_item.done``; the terminal event repeats them all.
-Each becomes blocks of :attr:`Message.content`, in the order they first appear:
-
-- ``message``: a :class:`TextBlock` per content part (``refusal`` parts flagged); an
-  ``output_text`` part's ``annotations`` are its ``citations``, as its whole forms
-  (``content_part.done``, ``output_item.done``, the terminal response) state them, with
-  no stream event (``output_text.annotation.added`` is not read);
-- ``reasoning``: one :class:`ThinkingBlock`: the raw reasoning parts, then the summary
-  parts, the non-empty ones joined by a blank line; ``encrypted_content`` is its signature;
-- ``function_call`` and ``custom_tool_call``: a :class:`ToolCall` whose id is the
-  ``call_id`` (what the output must answer). A custom tool's free-form ``input`` is its
-  ``raw_arguments`` (``arguments`` is ``{}`` unless it is a JSON object); the call is
-  ``provider_executed`` when the response lists tools and declares no custom or function
-  tool of that name (xAI reports its server-side X search so);
-- any other item (web, file and tool search, code interpreter, image generation, MCP,
-  shell, apply-patch, programs, computer use, ...): an :class:`OtherBlock` of the item's
-  JSON, as last stated. Those items carry their results too, or must be answered with an
-  item of their own type: as a ToolCall they would lose data or invite a wrong answer.
-
-Which statement wins: the deltas build each block; an item's ``.done`` events, then the
-terminal ``response.output`` (paired with the streamed items in order, or by item id when
-the counts differ), are later, whole statements, and they win. What they add to the
-streamed text is emitted as one more delta, so the events still add up to the message; a
-contradiction replaces the text without an event and is logged at WARNING. So the final
-message agrees with the response the provider stored, ``id`` and ``model`` included
-(GitHub Copilot rotates every id; :class:`MessageStart` has the first ones).
-
-``stop_reason`` is ``incomplete_details.reason`` when given (``"max_output_tokens"``,
-``"content_filter"``), else the response's ``status`` (``"completed"``): Responses has
-no finish reason of its own, and a reply with tool calls is ``"completed"`` too.
-``response.done`` (sent by some xAI versions) ends the reply like ``response.completed``.
-``response.failed`` and ``error`` raise :class:`APIStreamError` (``error_type``: the
-error's ``code``, else its ``type``). Events after the terminal one are ignored (one HTTP
-response holds one response); unknown types are logged at DEBUG on ``trio_sse.providers``.
-"""
+"""Reading a Responses stream: the interpreter (the rules are in the package docstring)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeAlias, TypeVar
 
 from httpx_sse import ServerSentEvent
 
-from ._base import BaseInterpreter, logger
-from ._errors import APIStreamError
-from ._json import (
+from .._base import BaseInterpreter, logger
+from .._errors import APIStreamError
+from .._json import (
     Malformed,
     as_array,
     as_int,
     as_object,
     as_string,
     load_object,
-    parse_arguments,
 )
-from ._vocabulary import (
+from .._vocabulary import (
     ContentBlock,
     MessageStop,
     OtherBlock,
@@ -73,7 +35,7 @@ from ._vocabulary import (
     UsageUpdate,
 )
 
-__all__ = ["Interpreter"]
+__all__ = ["PROVIDER", "Interpreter"]
 
 PROVIDER = "openai-responses"
 
@@ -91,23 +53,113 @@ _QUIET = frozenset(
 """Known events that say nothing the item's whole form does not say again."""
 _CALL_INPUT = {"function_call": "arguments", "custom_tool_call": "input"}
 """The tool-call item types, and the field holding each one's raw input."""
+_PROSE = {"output_text": "text", "refusal": "refusal"}
+"""The message part types read as text, and the field holding each one's text."""
+_REASONING_PARTS = (("content", "reasoning_text"), ("summary", "summary_text"))
+"""A reasoning item's part lists, in the order its thinking reads them, and their types."""
+
+
+class _Text:
+    """Text that grows by deltas, in linear time.
+
+    ``str +=`` on an attribute copies everything so far on every delta (quadratic: 960 KB
+    of arguments in 32-character deltas took seconds); the pieces are kept instead and
+    joined when the text is read, which only a whole statement or a snapshot does.
+    """
+
+    __slots__ = ("_pieces", "length")
+
+    def __init__(self, text: str = "") -> None:
+        self._pieces = [text] if text else []
+        self.length = len(text)
+
+    def add(self, piece: str) -> None:
+        self._pieces.append(piece)
+        self.length += len(piece)
+
+    def replace(self, text: str) -> None:
+        self._pieces = [text] if text else []
+        self.length = len(text)
+
+    @property
+    def text(self) -> str:
+        if len(self._pieces) > 1:
+            self._pieces = ["".join(self._pieces)]
+        return self._pieces[0] if self._pieces else ""
 
 
 @dataclass(slots=True)
-class _Prose:
-    """A text or thinking block being streamed."""
+class _Item:
+    """One output item: its type, its latest id, its fields, its blocks by part index.
+
+    ``form`` is the item's latest whole form without the fields its blocks build from
+    their deltas (a message's ``content``, a reasoning item's ``summary`` and ``content``,
+    a call's input): the rest of each block's ``raw``.
+    """
+
+    type: str
+    id: str = ""
+    form: dict[str, Any] = field(default_factory=dict[str, Any])
+    blocks: dict[int, _Draft] = field(default_factory=dict[int, "_Draft"])
+
+    def raw(self, **built: Any) -> dict[str, Any]:
+        return {"type": self.type, **self.form, **built}
+
+
+@dataclass(slots=True)
+class _Part:
+    """A message content part being streamed: a text, a refusal, or a part of another type."""
 
     position: int
-    kind: str  # "text", "refusal" or "thinking"
-    text: str = ""
-    signature: str | None = None
-    part: tuple[str, int] | None = None  # for thinking: the part the text last came from
-    citations: tuple[Mapping[str, Any], ...] = ()  # for text: the part's annotations
+    item: _Item
+    kind: str  # the part's type: "output_text", "refusal", or one without a neutral form
+    form: dict[str, Any]  # the part's latest whole form
+    text: _Text = field(default_factory=_Text)
+    citations: tuple[Mapping[str, Any], ...] = ()  # its annotations, as its whole forms state
 
     def snapshot(self) -> ContentBlock:
-        if self.kind == "thinking":
-            return ThinkingBlock(self.text, signature=self.signature)
-        return TextBlock(self.text, refusal=self.kind == "refusal", citations=self.citations)
+        key = _PROSE.get(self.kind)
+        part = {**self.form, key: self.text.text} if key else dict(self.form)
+        raw = self.item.raw(content=[part])
+        if key is None:
+            return OtherBlock(self.kind, raw)
+        return TextBlock(
+            self.text.text,
+            refusal=self.kind == "refusal",
+            citations=self.citations,
+            id=self.item.id or None,
+            phase=as_string(self.item.form.get("phase")) or None,
+            raw=raw,
+        )
+
+
+@dataclass(slots=True)
+class _Reasoning:
+    """A reasoning item being streamed: its thinking as streamed, and its parts for ``raw``."""
+
+    position: int
+    item: _Item
+    text: _Text = field(default_factory=_Text)  # the neutral thinking
+    last: tuple[str, int] | None = None  # the part the thinking last came from
+    signature: str | None = None
+    parts: dict[tuple[str, int], tuple[dict[str, Any], _Text]] = field(
+        default_factory=dict[tuple[str, int], tuple[dict[str, Any], _Text]]
+    )
+    has_content: bool = False  # the item's whole forms have a ``content`` list
+
+    def snapshot(self) -> ContentBlock:
+        lists: dict[str, list[dict[str, Any]]] = {"content": [], "summary": []}
+        for (key, _), (form, text) in sorted(self.parts.items()):
+            lists[key].append({**form, "text": text.text})
+        if not lists["content"] and not self.has_content:
+            del lists["content"]
+        return ThinkingBlock(
+            self.text.text,
+            signature=self.signature,
+            id=self.item.id or None,
+            summary=tuple(part["text"] for part in lists["summary"]),
+            raw=self.item.raw(**lists),
+        )
 
 
 @dataclass(slots=True)
@@ -115,15 +167,29 @@ class _Call:
     """A tool call being streamed; ``text`` is its raw input."""
 
     position: int
+    item: _Item
     id: str
     name: str
     provider_executed: bool
-    text: str = ""
-    ended: ToolCall | None = None
+    text: _Text = field(default_factory=_Text)
+    ended: bool = False  # ToolCallEnd has gone
+    finished: bool = False  # its own ``.done`` came, or a completed response ended it
 
     def snapshot(self) -> ToolCall:
-        return self.ended or ToolCall(
-            self.id, self.name, parse_arguments(self.text), self.text, self.provider_executed
+        raw_arguments = self.text.text
+        key = _CALL_INPUT[self.item.type]
+        parsed = _json_object(raw_arguments)
+        complete = self.finished and self.item.form.get("status") != "incomplete"
+        complete = complete and (parsed is not None or key == "input")  # free-form input
+        return ToolCall(
+            self.id,
+            self.name,
+            parsed or {},
+            raw_arguments,
+            self.provider_executed,
+            complete=complete,
+            item_id=self.item.id or None,
+            raw=self.item.raw(**{key: raw_arguments}),
         )
 
 
@@ -136,21 +202,13 @@ class _Other:
         return OtherBlock(str(self.data.get("type", "")), self.data)
 
 
-_Draft: TypeAlias = _Prose | _Call | _Other
-_D = TypeVar("_D", _Prose, _Call, _Other)
-
-
-@dataclass(slots=True)
-class _Item:
-    """One output item: its type, its latest item id, its blocks by part index."""
-
-    type: str
-    id: str = ""
-    blocks: dict[int, _Draft] = field(default_factory=dict[int, "_Draft"])
+_Draft: TypeAlias = _Part | _Reasoning | _Call | _Other
+_Growing: TypeAlias = _Part | _Reasoning | _Call
+_D = TypeVar("_D", _Part, _Reasoning, _Call, _Other)
 
 
 class Interpreter(BaseInterpreter[_Draft]):
-    """Interprets one Responses stream (the rules are in the module docstring)."""
+    """Interprets one Responses stream (the rules are in the package docstring)."""
 
     _PROVIDER = PROVIDER
     _TERMINATOR = "response.completed"
@@ -160,9 +218,13 @@ class Interpreter(BaseInterpreter[_Draft]):
         self._declared: frozenset[str] | None = None  # custom/function tools, when listed
         self._items: dict[int, _Item] = {}
         self._ignored: set[str] = set()
+        self._reply: Mapping[str, Any] = {}
 
     def _feed(self, event: ServerSentEvent) -> None:
         self._dispatch(load_object(event.data), event.event)
+
+    def _reply_raw(self) -> Mapping[str, Any]:
+        return self._reply
 
     # --- events ------------------------------------------------------------------------------
 
@@ -180,36 +242,37 @@ class Interpreter(BaseInterpreter[_Draft]):
             self._apply_part(oi, ci, _object_at(data, "part"), final=verb == "done")
         elif kind in ("response.output_text.delta", "response.refusal.delta"):
             oi, ci = _int_at(data, "output_index"), _int_at(data, "content_index")
-            prose = "refusal" if "refusal" in kind else "text"
-            draft = self._draft(oi, "message", ci, _Prose, lambda at: _Prose(at, prose))
-            self._append(draft, _str_at(data, "delta"))
+            self._append(self._part(oi, ci, _part_type(kind)), _str_at(data, "delta"))
         elif kind in ("response.output_text.done", "response.refusal.done"):
             oi, ci = _int_at(data, "output_index"), _int_at(data, "content_index")
-            key = "refusal" if "refusal" in kind else "text"
-            part_type = "refusal" if key == "refusal" else "output_text"
-            self._apply_part(oi, ci, {"type": part_type, key: _str_at(data, key)}, final=True)
+            part_type = _part_type(kind)
+            part = self._part(oi, ci, part_type)
+            if part.kind == part_type:
+                self._settle(part, _str_at(data, _PROSE[part_type]), final=True)
         elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-            key = "summary_index" if "summary" in kind else "content_index"
-            oi, part = _int_at(data, "output_index"), (key, _int_at(data, key))
-            self._think(oi, part, _str_at(data, "delta"))
+            key = "summary" if "summary" in kind else "content"
+            oi, index = _int_at(data, "output_index"), _int_at(data, f"{key}_index")
+            self._think(oi, (key, index), _str_at(data, "delta"))
         elif kind in (
             "response.function_call_arguments.delta",
             "response.custom_tool_call_input.delta",
         ):
             item_type = "function_call" if "function" in kind else "custom_tool_call"
             call = self._call(_int_at(data, "output_index"), {"type": item_type})
-            if call.ended is None:
+            if not call.ended:
                 self._append(call, _str_at(data, "delta"))
         elif kind in (
             "response.function_call_arguments.done",
             "response.custom_tool_call_input.done",
         ):
             item_type = "function_call" if "function" in kind else "custom_tool_call"
-            key = _CALL_INPUT[item_type]
-            item = {"type": item_type, key: _str_at(data, key), "name": data.get("name")}
-            self._apply_item(_int_at(data, "output_index"), item, final=True)
+            named = {"type": item_type, "name": data.get("name")}
+            call = self._call(_int_at(data, "output_index"), named)
+            self._settle(call, _str_at(data, _CALL_INPUT[item_type]), final=True)
+            call.finished = True
+            self._end_call(call)
         elif kind in _TERMINAL:
-            self._terminal(_object_at(data, "response"))
+            self._terminal(_object_at(data, "response"), kind)
         elif kind == "response.failed":
             self._raise_error(_object_at(data, "response").get("error"))
         elif kind == "error":  # the error nested, or (older) its fields beside ``type``
@@ -221,9 +284,10 @@ class Interpreter(BaseInterpreter[_Draft]):
             logger.debug("openai-responses: ignoring events of type %r", kind)
 
     def _take_response(self, response: dict[str, Any]) -> None:
-        """Take the id and model (the latest win) and the names of the declared tools."""
+        """Take the id and model (the latest win), the reply's fields and the declared tools."""
         self._id = as_string(response.get("id")) or self._id
         self._model = as_string(response.get("model")) or self._model
+        self._reply = {key: value for key, value in response.items() if key != "output"}
         if tools := as_array(response.get("tools")):
             declared = (as_object(tool) for tool in tools)
             self._declared = frozenset(
@@ -232,28 +296,31 @@ class Interpreter(BaseInterpreter[_Draft]):
                 if tool.get("type") in ("custom", "function")
             )
 
-    def _terminal(self, response: dict[str, Any]) -> None:
+    def _terminal(self, response: dict[str, Any], kind: str) -> None:
         self._take_response(response)
         self._start()
+        status = as_string(response.get("status"))
+        completed = status == "completed" or (not status and kind != "response.incomplete")
         if output := as_array(response.get("output")):
-            self._reconcile([as_object(item) for item in output])
+            self._reconcile([as_object(item) for item in output], completed)
         for draft in self._blocks:
-            if isinstance(draft, _Call):
-                self._end_call(draft)  # if its ``.done`` events never came
+            if isinstance(draft, _Call) and not draft.ended:  # its ``.done`` never came
+                draft.finished = completed
+                self._end_call(draft)
         if (usage := _usage(as_object(response.get("usage")))) is not None:
             self._usage = usage
             self._emit(UsageUpdate(usage))
         reason = as_object(response.get("incomplete_details")).get("reason")
-        self._stop_reason = as_string(reason) or as_string(response.get("status")) or None
+        self._stop_reason = as_string(reason) or status or None
         self._done = True
         self._emit(MessageStop(self._stop_reason, self.message))
 
-    def _reconcile(self, output: list[dict[str, Any]]) -> None:
+    def _reconcile(self, output: list[dict[str, Any]], completed: bool) -> None:
         """Settle every block with the terminal response's form of its item."""
         streamed = sorted(self._items)
         if len(output) == len(streamed):  # in order: Copilot's item ids do not match
             for oi, item in zip(streamed, output, strict=True):
-                self._apply_item(oi, item, final=True)
+                self._apply_item(oi, item, final=True, finishes=completed)
             return
         logger.warning(
             "openai-responses: the stream had %d output items, the response has %d",
@@ -266,7 +333,7 @@ class Interpreter(BaseInterpreter[_Draft]):
             known = by_id.get(as_string(item.get("id")))
             if known is None:
                 known, fresh = fresh, fresh + 1
-            self._apply_item(known, item, final=True)
+            self._apply_item(known, item, final=True, finishes=completed)
 
     def _raise_error(self, raw: object) -> NoReturn:
         error = as_object(raw)
@@ -279,30 +346,35 @@ class Interpreter(BaseInterpreter[_Draft]):
 
     # --- items and their blocks ----------------------------------------------------------------
 
-    def _apply_item(self, oi: int, item: dict[str, Any], *, final: bool) -> None:
-        """Bring the blocks of output item ``oi`` up to ``item``, a whole form of it."""
+    def _apply_item(
+        self, oi: int, item: dict[str, Any], *, final: bool, finishes: bool = True
+    ) -> None:
+        """Bring output item ``oi`` and its blocks up to ``item``, a whole form of it.
+
+        ``final``: the form is the item's last word (``.done``, the terminal response);
+        ``finishes``: it also says a tool call got to its end (not so an incomplete
+        response's form of a call whose own ``.done`` never came).
+        """
         item_type = as_string(item.get("type"))
         slot = self._items.setdefault(oi, _Item(item_type))
         if slot.type != item_type:
             logger.warning("openai-responses: item %d is a %r, not a %r", oi, slot.type, item_type)
             return
         slot.id = as_string(item.get("id")) or slot.id
+        built = {"message": ("content",), "reasoning": ("content", "summary")}.get(item_type, ())
+        key = _CALL_INPUT.get(item_type)
+        slot.form = {k: v for k, v in item.items() if k not in built and k != key}
         if item_type == "message":
             for ci, part in enumerate(as_array(item.get("content"))):
                 self._apply_part(oi, ci, as_object(part), final=final)
         elif item_type == "reasoning":
-            thinking = self._draft(oi, item_type, 0, _Prose, lambda at: _Prose(at, "thinking"))
-            if final:
-                self._settle(thinking, _reasoning_text(item), final=True)
-                signature = as_string(item.get("encrypted_content")) or None
-                if signature is not None and signature != thinking.signature:
-                    thinking.signature = signature
-                    self._emit(ThinkingDelta(thinking.position, signature=signature))
-        elif item_type in _CALL_INPUT:
+            self._apply_reasoning(oi, item, final=final)
+        elif key is not None:
             call = self._call(oi, item)
-            if isinstance(raw := item.get(_CALL_INPUT[item_type]), str):
+            if isinstance(raw := item.get(key), str):
                 self._settle(call, raw, final=final)
             if final:
+                call.finished = call.finished or finishes
                 self._end_call(call)
         else:
             self._draft(oi, item_type, 0, _Other, lambda at: _Other(at, item)).data = item
@@ -311,13 +383,47 @@ class Interpreter(BaseInterpreter[_Draft]):
         slot = self._items.get(oi)
         if slot is not None and slot.type != "message":
             return  # a reasoning item's parts: its deltas and its whole form carry them
-        prose = "refusal" if part.get("type") == "refusal" else "text"
-        text = part.get(prose)
-        if (prose == "refusal" or part.get("type") == "output_text") and isinstance(text, str):
-            draft = self._draft(oi, "message", ci, _Prose, lambda at: _Prose(at, prose))
+        part_type = as_string(part.get("type"))
+        if not part_type:
+            return  # a form that does not say what it is: the deltas say it
+        draft = self._part(oi, ci, part_type)
+        if draft.kind != part_type:
+            return  # a whole form of another type than the part's deltas: theirs stands
+        draft.form = {k: v for k, v in part.items() if k != _PROSE.get(part_type)}
+        text = part.get(_PROSE.get(part_type, ""))
+        if isinstance(text, str):
             self._settle(draft, text, final=final)
-            if final and "annotations" in part:
-                draft.citations = tuple(filter(None, map(as_object, as_array(part["annotations"]))))
+        if final and "annotations" in part:
+            draft.citations = tuple(filter(None, map(as_object, as_array(part["annotations"]))))
+
+    def _apply_reasoning(self, oi: int, item: dict[str, Any], *, final: bool) -> None:
+        thinking = self._reasoning(oi)
+        thinking.has_content = isinstance(item.get("content"), list)
+        if final:  # the whole statement of every part: it replaces what the deltas built
+            thinking.parts.clear()
+        for key, _ in _REASONING_PARTS:
+            for index, value in enumerate(as_array(item.get(key))):
+                part = as_object(value)
+                form = {k: v for k, v in part.items() if k != "text"}
+                whole = as_string(part.get("text"))
+                known = thinking.parts.get((key, index))
+                if known is None or whole.startswith(known[1].text):  # older: if it adds
+                    thinking.parts[key, index] = (form, _Text(whole))
+        if final:
+            self._settle(thinking, _reasoning_text(item), final=True)
+            signature = as_string(item.get("encrypted_content")) or None
+            if signature is not None and signature != thinking.signature:
+                thinking.signature = signature
+                self._emit(ThinkingDelta(thinking.position, signature=signature))
+
+    def _part(self, oi: int, ci: int, part_type: str) -> _Part:
+        slot = self._items.setdefault(oi, _Item("message"))
+        default = {"type": part_type}
+        return self._draft(oi, "message", ci, _Part, lambda at: _Part(at, slot, part_type, default))
+
+    def _reasoning(self, oi: int) -> _Reasoning:
+        slot = self._items.setdefault(oi, _Item("reasoning"))
+        return self._draft(oi, "reasoning", 0, _Reasoning, lambda at: _Reasoning(at, slot))
 
     def _call(self, oi: int, item: dict[str, Any]) -> _Call:
         """The tool call of item ``oi``, started (``ToolCallStart``) when first seen."""
@@ -327,7 +433,10 @@ class Interpreter(BaseInterpreter[_Draft]):
             name and self._declared is not None and name not in self._declared
         )
         known = oi in self._items and 0 in self._items[oi].blocks
-        call = self._draft(oi, item_type, 0, _Call, lambda at: _Call(at, call_id, name, executed))
+        slot = self._items.setdefault(oi, _Item(item_type))
+        call = self._draft(
+            oi, item_type, 0, _Call, lambda at: _Call(at, slot, call_id, name, executed)
+        )
         if not known:
             self._emit(ToolCallStart(call.position, call_id, name, executed))
         elif name or call_id:  # a later statement wins (``ToolCallEnd`` carries it)
@@ -336,18 +445,17 @@ class Interpreter(BaseInterpreter[_Draft]):
         return call
 
     def _end_call(self, call: _Call) -> None:
-        ended = ToolCall(
-            call.id, call.name, parse_arguments(call.text), call.text, call.provider_executed
-        )
-        if call.ended is None:
-            self._emit(ToolCallEnd(call.position, ended))
-        call.ended = ended  # a later whole form may change an ended call (_settle logs it)
+        if not call.ended:
+            call.ended = True
+            self._emit(ToolCallEnd(call.position, call.snapshot()))
 
     def _think(self, oi: int, part: tuple[str, int], delta: str) -> None:
-        thinking = self._draft(oi, "reasoning", 0, _Prose, lambda at: _Prose(at, "thinking"))
+        thinking = self._reasoning(oi)
         if delta:
-            separator = "\n\n" if thinking.text and thinking.part != part else ""
-            thinking.part = part
+            kind = dict(_REASONING_PARTS)[part[0]]
+            thinking.parts.setdefault(part, ({"type": kind}, _Text()))[1].add(delta)
+            separator = "\n\n" if thinking.text.length and thinking.last != part else ""
+            thinking.last = part
             self._append(thinking, separator + delta)
 
     def _draft(
@@ -363,37 +471,43 @@ class Interpreter(BaseInterpreter[_Draft]):
             raise Malformed(f"output item {oi} is a {slot.type!r}, not a {item_type!r}")
         return draft
 
-    def _append(self, draft: _Prose | _Call, delta: str) -> None:
+    def _append(self, draft: _Growing, delta: str) -> None:
         if not delta:
             return
-        draft.text += delta
+        draft.text.add(delta)
         if isinstance(draft, _Call):
             self._emit(ToolCallDelta(draft.position, delta))
-        elif draft.kind == "thinking":
+        elif isinstance(draft, _Reasoning):
             self._emit(ThinkingDelta(draft.position, thinking=delta))
-        else:
+        elif draft.kind in _PROSE:
             self._emit(TextDelta(draft.position, delta, refusal=draft.kind == "refusal"))
 
-    def _settle(self, draft: _Prose | _Call, whole: str, *, final: bool) -> None:
+    def _settle(self, draft: _Growing, whole: str, *, final: bool) -> None:
         """Bring a block's text to ``whole``, a later statement of all of it.
 
         What ``whole`` adds to the text is emitted as a delta. A ``whole`` that contradicts
         it (or would add to a tool call that has ended) replaces it if ``final``, logged;
         otherwise (an ``.added`` form, older than the deltas) it is ignored.
         """
-        ended = isinstance(draft, _Call) and draft.ended is not None
-        if whole.startswith(draft.text) and not ended:
-            self._append(draft, whole[len(draft.text) :])
-        elif final and whole != draft.text:
+        ended = isinstance(draft, _Call) and draft.ended
+        text = draft.text.text
+        if whole.startswith(text) and not ended:
+            self._append(draft, whole[len(text) :])
+        elif final and whole != text:
             logger.warning(
                 "openai-responses: the whole form of block %d disagrees with its deltas;"
                 " keeping the whole form",
                 draft.position,
             )
-            draft.text = whole
+            draft.text.replace(whole)
 
 
 # --- reading JSON values --------------------------------------------------------------------------
+
+
+def _part_type(kind: str) -> str:
+    """The message part type a text event is about."""
+    return "refusal" if "refusal" in kind else "output_text"
 
 
 def _object_at(data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -418,6 +532,19 @@ def _str_at(data: dict[str, Any], key: str) -> str:
     return value
 
 
+def _json_object(raw: str) -> dict[str, Any] | None:
+    """Tool arguments parsed: ``{}`` when empty, ``None`` when not a JSON object (cut off,
+    free-form, or any other JSON value)."""
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep to parse
+        return None
+    parsed = as_object(value)
+    return parsed if isinstance(value, dict) else None
+
+
 def _reasoning_text(item: dict[str, Any]) -> str:
     """A reasoning item's text: raw reasoning parts, then summary parts."""
     parts = [*as_array(item.get("content")), *as_array(item.get("summary"))]
@@ -430,10 +557,13 @@ def _usage(usage: dict[str, Any]) -> Usage | None:
         return None
     inputs = as_object(usage.get("input_tokens_details"))
     outputs = as_object(usage.get("output_tokens_details"))
+    total = as_int(usage.get("input_tokens"))
     return Usage(
-        input_tokens=as_int(usage.get("input_tokens")) or 0,
+        input_tokens=total or 0,
         output_tokens=as_int(usage.get("output_tokens")) or 0,
         cache_read_input_tokens=as_int(inputs.get("cached_tokens")),
         cache_creation_input_tokens=as_int(inputs.get("cache_write_tokens")),
         reasoning_tokens=as_int(outputs.get("reasoning_tokens")),
+        total_input_tokens=total,
+        raw=usage,
     )
