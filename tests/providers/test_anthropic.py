@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -612,6 +613,27 @@ def test_recorded_reply_level_data() -> None:
     assert container["skills"] == [{"type": "anthropic", "skill_id": "pptx", "version": "20251013"}]
     _, message = interpret(anthropic.Interpreter(), [recording("anthropic-tool-search-bm25.1")])
     assert [call.raw["caller"] for call in message.tool_calls] == [{"type": "direct"}] * 2
+
+
+def test_the_cost_of_a_delta_stays_flat_as_a_block_grows() -> None:
+    """Fragments are joined once, at the block's end: a delta costs the same on a block of
+    1 MB as on an empty one (copying what came so far at each delta would make the last
+    deltas here some hundred times slower than the first)."""
+    interpreter = anthropic.Interpreter()
+    feed_all(interpreter, message_start(), block_start(0, tool_block()))
+    piece = json_piece(0, "x" * 32)
+
+    def batch() -> float:
+        began = time.perf_counter()
+        for _ in range(1000):
+            interpreter.feed(piece)
+        return time.perf_counter() - began
+
+    small = min(batch() for _ in range(3))
+    for _ in range(30):
+        batch()
+    large = min(batch() for _ in range(3))
+    assert large < 5 * small
 
 
 # --- usage -------------------------------------------------------------------------------
