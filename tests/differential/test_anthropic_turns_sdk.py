@@ -29,11 +29,12 @@ import pytest
 from trio_sse.providers import IncompleteStreamError, Message, Tool, ToolCall, ToolOutput
 from trio_sse.providers import anthropic as ours
 
-from ..providers.feeding import final_message, read_recording, stream_params
+from ..providers.feeding import final_message, provider_streams, read_recording, stream_params
 from .test_anthropic_sdk import SEVERAL_RESPONSES, first_response
 
 anthropic = pytest.importorskip("anthropic")
 beta = pytest.importorskip("anthropic.types.beta")
+params = pytest.importorskip("anthropic.types.beta.message_create_params")
 
 # fixture -> why the SDK's turn differs from ours (and why ours is right).
 TURN_DIFFERENCES = {
@@ -142,14 +143,15 @@ def drain(value: Any) -> Any:
 
 
 @functools.cache
-def adapter(kind: Any) -> pydantic.TypeAdapter[Any]:
+def adapter(kind: Any, *, forbid: bool) -> pydantic.TypeAdapter[Any]:
     # Kept alive: a lazy validator outliving its adapter panics in pydantic-core.
-    return pydantic.TypeAdapter(list[kind], config=FORBID)
+    return pydantic.TypeAdapter(list[kind], config=FORBID if forbid else None)
 
 
-def validate(kind: Any, value: object) -> None:
-    """``value`` is a ``kind`` (a TypedDict of the SDK's), no field unknown to it, deeply."""
-    drain(adapter(kind).validate_python([value]))
+def validate(kind: Any, value: object, *, forbid: bool = True) -> None:
+    """``value`` is a ``kind`` (a TypedDict of the SDK's), deeply; with ``forbid``, no
+    field unknown to it either."""
+    drain(adapter(kind, forbid=forbid).validate_python([value]))
 
 
 def validate_turn(turn: Mapping[str, Any], role: str) -> None:
@@ -161,8 +163,11 @@ def validate_turn(turn: Mapping[str, Any], role: str) -> None:
 
 
 def validate_round_trip(message: Message) -> None:
-    """The request that follows ``message`` passes the SDK's request types."""
-    validate_turn(ours.assistant_turn(message), "assistant")
+    """The request that follows ``message`` passes the SDK's request types: its turn, the
+    results answering its calls and the tools, block by block, then the whole request."""
+    turn = ours.assistant_turn(message)
+    validate_turn(turn, "assistant")
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "x"}, turn]
     outputs: list[ToolOutput] = [{"ok": True}, "text", RuntimeError("failed")]
     answers = [
         (call, outputs[n % 3])
@@ -170,10 +175,21 @@ def validate_round_trip(message: Message) -> None:
         if not call.provider_executed
     ]
     if answers:
-        validate_turn(ours.tool_results_turn(answers), "user")
+        messages.append(ours.tool_results_turn(answers))
+        validate_turn(messages[-1], "user")
     schema = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
-    for declared in ours.tool_declarations([Tool("search", "Search.", schema)]):
+    tools = ours.tool_declarations([Tool("search", "Search.", schema)])
+    for declared in tools:
         validate(beta.BetaToolParam, declared)
+    request = {"model": "m", "max_tokens": 1, "messages": messages, "tools": tools}
+    container = ours.container(message)
+    if container is not None:
+        request["container"] = container["id"]
+    # The request's own fields are known; its blocks were checked strictly above (some
+    # request types, such as the fallbacks', allow extra fields, so no forbid here).
+    whole = params.MessageCreateParamsStreaming
+    assert set(request) <= set(typing.get_type_hints(whole))
+    validate(whole, request | {"stream": True}, forbid=False)
 
 
 # --- the recordings --------------------------------------------------------------------------
@@ -185,6 +201,13 @@ def test_the_turn_is_the_sdks(path: Path) -> None:
     message = message_of(body)
     assert_agrees(body, message)
     validate_round_trip(message)
+
+
+def test_every_listed_difference_is_a_recording() -> None:
+    names = {path.stem for path in provider_streams("anthropic")}
+    if not names:
+        pytest.skip("the recordings are absent")
+    assert set(TURN_DIFFERENCES) <= names
 
 
 @pytest.mark.parametrize("name", sorted(SEVERAL_RESPONSES))

@@ -491,6 +491,22 @@ def test_a_fallback_block_relabels_the_model_and_stays_in_place() -> None:
     assert message.content[1] == OtherBlock("fallback", fallback)
 
 
+@pytest.mark.parametrize("fallback", [{}, {"to": {}}, {"to": {"model": None}}])
+def test_a_fallback_block_without_a_model_relabels_nothing(fallback: dict[str, Any]) -> None:
+    _, message = run(
+        message_start(),
+        block_start(0, {"type": "fallback"} | fallback),
+        block_stop(0),
+        MESSAGE_STOP,
+    )
+    assert (message.model, message.raw["model"]) == ("claude-x", "claude-x")
+
+
+def test_a_fallback_model_of_the_wrong_type_is_malformed() -> None:
+    with pytest.raises(MalformedEventError, match=r"content_block\.to\.model is int"):
+        run(message_start(), block_start(0, {"type": "fallback", "to": {"model": 5}}))
+
+
 def test_the_reply_level_json_keeps_container_and_stop_details() -> None:
     container = {"id": "container_1", "expires_at": "2026-12-01T06:00:00Z", "skills": []}
     details = {"type": "refusal", "category": "cyber", "explanation": "Blocked."}

@@ -48,7 +48,12 @@ Where the official SDK (``anthropic`` 2.14, ``beta.messages.stream(...)
 - a tool call whose input was cut off: the SDK sends what its partial JSON parser makes
   of the fragments (a guess at the arguments the model never finished); here ``input`` is
   ``{}`` and the call is ``complete=False``, so it cannot pass for a real call;
+- a stream that ends before ``message_stop``: the SDK returns a message; here it is an
+  :class:`~trio_sse.providers.IncompleteStreamError` whose ``partial`` holds what came;
 - the non-beta ``messages.stream`` also loses ``mcp_tool_use``'s input (``{}``).
+
+Otherwise the turn, ``Message.raw`` and ``Usage.raw`` are the SDK's, field by field (its
+final message also says ``"stop_details": None`` where the stream never mentioned it).
 """
 
 from ..._names import claim_public_names

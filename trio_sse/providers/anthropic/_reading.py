@@ -403,9 +403,8 @@ class Interpreter(BaseInterpreter[_Block]):
 
     def _relabel(self, block: dict[str, Any]) -> None:
         """A ``fallback`` block: the model it names in ``to`` serves the rest of the reply."""
-        model = get_str(
-            need(get_object(block, "to", "content_block"), "fallback.to"), "model", "to"
-        )
+        to = get_object(block, "to", "content_block") or {}
+        model = get_str(to, "model", "content_block.to")
         if model is not None:
             self._model = model
             self._reply = {**self._reply, "model": model}
