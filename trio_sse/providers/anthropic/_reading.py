@@ -39,9 +39,10 @@ events each carried and keeps the :class:`~trio_sse.providers.Message` so far.
 
 Strict about the grammar, lenient about the vocabulary: content events before
 ``message_start``, deltas for a block that is not open, a second start for an index, a
-field of the wrong JSON type raise :class:`MalformedEventError`; unknown event, block and
-delta types are logged at DEBUG on ``trio_sse.providers`` and ignored; unknown fields are
-logged and kept in ``raw``.
+field of the wrong JSON type raise :class:`MalformedEventError`; unknown event and delta
+types and unknown fields of an event are logged at DEBUG on ``trio_sse.providers`` and
+ignored (``message_delta``'s go to ``Message.raw``). Unknown fields of a block, of
+``message`` and of ``usage``, and blocks of an unknown type, are kept in ``raw``.
 """
 
 from __future__ import annotations
