@@ -46,7 +46,17 @@ TURN_DIFFERENCES = {
     "spliced-message-start": (
         "two responses spliced: the SDK's turn is a chimera; ours raises MalformedEventError"
     ),
+    "anthropic-web-search-tool.1": (
+        "two text blocks of nothing but whitespace (' ' and '\\n\\n', between cited ones): the"
+        " SDK sends them back and the API refuses the request ('text content blocks must"
+        " contain non-whitespace text'); ours leaves them out"
+    ),
 }
+
+
+def blank(block: Mapping[str, Any]) -> bool:
+    """A text block with nothing to read, which the API refuses in a request."""
+    return block["type"] == "text" and not block["text"].strip() and not block.get("citations")
 
 
 def exchange(body: bytes, headers: Mapping[str, str] | None = None) -> tuple[Any, dict[str, Any]]:
@@ -93,11 +103,15 @@ def reply_level(final: Any, message: Message) -> tuple[dict[str, Any], dict[str,
     return whole, usage
 
 
-def assert_agrees(body: bytes, message: Message) -> dict[str, Any]:
-    """Our turn, reply-level JSON and usage JSON are the SDK's; our turn is returned."""
+def assert_agrees(body: bytes, message: Message, *, blanks: int = 0) -> dict[str, Any]:
+    """Our turn, reply-level JSON and usage JSON are the SDK's, but for the ``blanks``
+    text blocks of nothing but whitespace the SDK sends and ours leaves out; our turn is
+    returned."""
     final, theirs = exchange(body)
     turn = ours.assistant_turn(message)
-    assert turn == theirs
+    kept = [block for block in theirs["content"] if not blank(block)]
+    assert len(theirs["content"]) - len(kept) == blanks
+    assert turn == theirs | {"content": kept}
     assert message.model == final.model
     assert message.usage is not None
     assert (dict(message.raw), dict(message.usage.raw)) == reply_level(final, message)
@@ -200,6 +214,13 @@ def test_the_turn_is_the_sdks(path: Path) -> None:
     body = path.read_bytes()
     message = message_of(body)
     assert_agrees(body, message)
+    validate_round_trip(message)
+
+
+def test_whitespace_text_blocks_are_left_out_of_the_turn() -> None:
+    body = read_recording("anthropic", "anthropic-web-search-tool.1")
+    message = message_of(body)
+    assert_agrees(body, message, blanks=2)
     validate_round_trip(message)
 
 
@@ -440,6 +461,26 @@ def test_a_call_cut_by_max_tokens_is_not_guessed() -> None:
     _, theirs = exchange(CUT, fine)
     assert theirs["content"][0]["input"] == {"seats": 2, "name": "Al"}
     validate_round_trip(message)
+
+
+def test_a_text_block_with_nothing_to_read_is_left_out() -> None:
+    """The API streams an empty text block at times (here, before a tool call) and refuses
+    it in a request ("messages: text content blocks must be non-empty",
+    anthropics/anthropic-sdk-python#461); the SDK sends it back, ours leaves it out."""
+    body = events(
+        start(),
+        *block(0, {"type": "text", "text": ""}),
+        *block(
+            1,
+            {"type": "tool_use", "id": "toolu_1", "name": "clock", "input": {}},
+            {"type": "input_json_delta", "partial_json": "{}"},
+        ),
+        *end("tool_use"),
+    )
+    _, theirs = exchange(body)
+    call = {"type": "tool_use", "id": "toolu_1", "name": "clock", "input": {}}
+    assert theirs["content"] == [{"type": "text", "text": ""}, call]
+    assert ours.assistant_turn(message_of(body))["content"] == [call]
 
 
 def test_a_stream_that_never_finished() -> None:

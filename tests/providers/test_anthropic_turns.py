@@ -173,6 +173,30 @@ def test_blocks_built_by_hand_are_written_from_their_neutral_fields() -> None:
     }
 
 
+def test_a_text_block_with_nothing_to_read_is_left_out() -> None:
+    # Anthropic streams such blocks (before a tool call) and refuses them in a request.
+    _, message = run(
+        message_start(),
+        block_start(0, {"type": "text", "text": ""}),
+        block_stop(0),
+        block_start(1, {"type": "text", "text": ""}),
+        text(1, " \n"),
+        block_stop(1),
+        block_start(2, {"type": "text", "text": "", "citations": [CITATION]}),
+        block_stop(2),
+        block_start(3, tool_block()),
+        block_stop(3),
+        MESSAGE_STOP,
+    )
+    assert len(message.content) == 4  # the message keeps them
+    assert anthropic.assistant_turn(message)["content"] == [
+        {"type": "text", "text": "", "citations": [CITATION]},
+        tool_block(),
+    ]
+    by_hand = Message(content=(TextBlock(""), TextBlock("x")))
+    assert anthropic.assistant_turn(by_hand)["content"] == [{"type": "text", "text": "x"}]
+
+
 def test_raw_wins_over_the_neutral_fields() -> None:
     block = TextBlock("edited", raw={"type": "text", "text": "as streamed"})
     turn = anthropic.assistant_turn(Message(content=(block,), provider="anthropic"))
@@ -380,5 +404,11 @@ def stream(drawn: list[Block]) -> list[ServerSentEvent]:
 def test_no_field_of_a_block_is_lost_between_the_stream_and_the_turn(drawn: list[Block]) -> None:
     _, message = run(*stream(drawn))
     turn = anthropic.assistant_turn(message)
-    assert turn == {"role": "assistant", "content": [final for _, _, final in drawn]}
+    kept = [final for _, _, final in drawn if not blank(final)]
+    assert turn == {"role": "assistant", "content": kept}
     assert is_plain_json(turn)
+
+
+def blank(block: dict[str, Any]) -> bool:
+    """A text block the turn leaves out: no text but whitespace, no citations."""
+    return block["type"] == "text" and not block["text"].strip() and not block.get("citations")

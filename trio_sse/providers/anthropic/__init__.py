@@ -32,8 +32,9 @@ rules are in its docstring). Nothing the next request needs is lost:
 Writing, sans-IO, plain JSON values (see each function):
 
 - :func:`assistant_turn`: ``{"role": "assistant", "content": [...]}``, each block its
-  ``raw``; the reply's container goes in the next request's top-level ``container``
-  field, not in the turn: :func:`container` gives it;
+  ``raw`` (but a text block with nothing but whitespace, which Anthropic refuses); the
+  reply's container goes in the next request's top-level ``container`` field, not in
+  the turn: :func:`container` gives it;
 - :func:`tool_results_turn`: ``{"role": "user", "content": [{"type": "tool_result",
   "tool_use_id", "content", "is_error"?}, ...]}``;
 - :func:`tool_declarations`: the request's ``tools``, ``[{"name", "description",
@@ -45,6 +46,10 @@ Where the official SDK (``anthropic`` 2.14, ``beta.messages.stream(...)
 
 - a recording of several responses back to back: the SDK merges them into the first
   message; the turn here is the first response's, complete at its ``message_stop``;
+- a text block of nothing but whitespace (the API streams ``""`` before a tool call,
+  ``" "`` or ``"\\n\\n"`` between cited blocks): the SDK sends it back and the API
+  answers 400 "text content blocks must contain non-whitespace text"
+  (anthropics/anthropic-sdk-python#461); here it is left out;
 - a tool call whose input was cut off: the SDK sends what its partial JSON parser makes
   of the fragments (a guess at the arguments the model never finished); here ``input`` is
   ``{}`` and the call is ``complete=False``, so it cannot pass for a real call;

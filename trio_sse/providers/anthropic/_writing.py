@@ -50,7 +50,9 @@ def assistant_turn(message: Message) -> dict[str, Any]:
     fields: text (with its citations), thinking, redacted thinking, a ``tool_use`` (a
     ``server_tool_use`` if ``provider_executed``), an :class:`OtherBlock`'s ``data``.
     ``raw`` wins over the neutral fields when both are there: to change a streamed block,
-    build a new one. The reply's container is not in the turn: see :func:`container`.
+    build a new one. A text block with no text but whitespace (and no citations) is left
+    out: Anthropic streams such blocks but refuses them in a request. The reply's
+    container is not in the turn: see :func:`container`.
 
     Raises:
         ValueError: ``message`` is another provider's (its signatures are no good here),
@@ -67,7 +69,16 @@ def assistant_turn(message: Message) -> dict[str, Any]:
             f"a {message.provider!r} message cannot be an Anthropic turn"
             " (its signatures and block types are that provider's)"
         )
-    return {"role": "assistant", "content": [_block(block) for block in message.content]}
+    return {
+        "role": "assistant",
+        "content": [_block(block) for block in message.content if not _blank(block)],
+    }
+
+
+def _blank(block: ContentBlock) -> bool:
+    """A text block with nothing to read: Anthropic streams them (before a tool call, say)
+    but refuses them in a request (``text content blocks must be non-empty``)."""
+    return isinstance(block, TextBlock) and not block.text.strip() and not block.citations
 
 
 def _block(block: ContentBlock) -> dict[str, Any]:
