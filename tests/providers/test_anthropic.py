@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from trio_sse.providers import (
     MessageStart,
     MessageStop,
     OtherBlock,
-    StreamEvent,
     TextBlock,
     TextDelta,
     ThinkingBlock,
@@ -32,6 +32,20 @@ from trio_sse.providers import (
     anthropic,
 )
 
+from .anthropic_events import (
+    MESSAGE_STOP,
+    TEXT_BLOCK,
+    block_start,
+    block_stop,
+    delta,
+    json_piece,
+    message_delta,
+    message_start,
+    run,
+    sse,
+    text,
+    tool_block,
+)
 from .feeding import (
     assert_errors_pickle_and_copy,
     assert_events_agree,
@@ -39,66 +53,8 @@ from .feeding import (
     feed_all,
     interpret,
     read_recording,
-    run_all,
     stream_params,
-    typed_event,
 )
-
-# --- building events -------------------------------------------------------------------
-
-START_USAGE = {"input_tokens": 12, "output_tokens": 1, "cache_read_input_tokens": 5}
-
-
-sse = typed_event  # Anthropic frames events so: ``event:`` is the JSON ``type``
-
-
-def message_start(
-    message_id: str = "msg_1", usage: dict[str, int] | None = START_USAGE
-) -> ServerSentEvent:
-    message: dict[str, Any] = {"id": message_id, "type": "message", "model": "claude-x"}
-    message |= {"role": "assistant", "content": [], "stop_reason": None}
-    if usage is not None:
-        message["usage"] = usage
-    return sse({"type": "message_start", "message": message})
-
-
-def block_start(index: int, block: dict[str, Any]) -> ServerSentEvent:
-    return sse({"type": "content_block_start", "index": index, "content_block": block})
-
-
-def delta(index: int, **fields: Any) -> ServerSentEvent:
-    return sse({"type": "content_block_delta", "index": index, "delta": fields})
-
-
-def text(index: int, piece: str) -> ServerSentEvent:
-    return delta(index, type="text_delta", text=piece)
-
-
-def json_piece(index: int, piece: str) -> ServerSentEvent:
-    return delta(index, type="input_json_delta", partial_json=piece)
-
-
-def block_stop(index: int) -> ServerSentEvent:
-    return sse({"type": "content_block_stop", "index": index})
-
-
-def message_delta(stop_reason: str = "end_turn", **usage: int) -> ServerSentEvent:
-    payload: dict[str, Any] = {"type": "message_delta", "delta": {"stop_reason": stop_reason}}
-    return sse(payload | {"usage": usage} if usage else payload)
-
-
-MESSAGE_STOP = sse({"type": "message_stop"})
-TEXT_BLOCK = {"type": "text", "text": ""}
-
-
-def tool_block(kind: str = "tool_use", **extra: Any) -> dict[str, Any]:
-    return {"type": kind, "id": "toolu_1", "name": "weather", "input": {}} | extra
-
-
-def run(*events: ServerSentEvent) -> tuple[list[StreamEvent], Message]:
-    """Feed ``events`` (a whole stream) and finish."""
-    return run_all(anthropic.Interpreter(), events)
-
 
 # --- the protocol and plain text -------------------------------------------------------
 
@@ -114,7 +70,9 @@ def test_text_message_events_and_message() -> None:
         message_delta("end_turn", output_tokens=30),
         MESSAGE_STOP,
     )
-    usage = Usage(input_tokens=12, output_tokens=30, cache_read_input_tokens=5)
+    usage = Usage(
+        input_tokens=12, output_tokens=30, cache_read_input_tokens=5, total_input_tokens=17
+    )
     assert message == Message(
         id="msg_1",
         model="claude-x",
@@ -125,7 +83,7 @@ def test_text_message_events_and_message() -> None:
     )
     assert events == [
         MessageStart("msg_1", "claude-x"),
-        UsageUpdate(Usage(input_tokens=12, output_tokens=1, cache_read_input_tokens=5)),
+        UsageUpdate(Usage(12, 1, cache_read_input_tokens=5, total_input_tokens=17)),
         TextDelta(0, "Hel"),
         TextDelta(0, "lo"),
         UsageUpdate(usage),
@@ -290,7 +248,7 @@ def test_tool_input_that_is_no_json_object_is_kept_raw(raw: str) -> None:
         message_delta("max_tokens"),
         MESSAGE_STOP,
     )
-    call = ToolCall("toolu_1", "weather", {}, raw)
+    call = ToolCall("toolu_1", "weather", {}, raw, complete=False)
     assert message.tool_calls == (call,)
     assert ToolCallEnd(0, call) in events
     assert message.stop_reason == "max_tokens"
@@ -442,6 +400,258 @@ def test_unknown_events_deltas_and_fields_are_logged_and_ignored(
     assert "mood" in logged
 
 
+# --- what the next request needs: every block's JSON, the reply's ---------------------
+
+CITATION = {"type": "char_location", "cited_text": "a", "document_index": 0}
+
+
+def test_every_block_keeps_its_json_as_assembled() -> None:
+    caller = {"type": "code_execution_20250825", "tool_id": "srvtoolu_9"}
+    _, message = run(
+        message_start(),
+        block_start(0, {"type": "thinking", "thinking": "", "signature": "", "mood": 1}),
+        delta(0, type="thinking_delta", thinking="Hm"),
+        delta(0, type="signature_delta", signature="sig"),
+        block_stop(0),
+        block_start(1, {"type": "redacted_thinking", "data": "opaque"}),
+        block_stop(1),
+        block_start(2, {"type": "text", "text": "", "citations": [CITATION]}),
+        text(2, "Cited"),
+        delta(2, type="citations_delta", citation=CITATION | {"cited_text": "b"}),
+        block_stop(2),
+        block_start(3, tool_block(caller=caller, toolset_name="files", future=[1])),
+        json_piece(3, '{"city": '),
+        json_piece(3, '"Paris"}'),
+        block_stop(3),
+        block_start(4, tool_block("mcp_tool_use", id="mcptoolu_1", server_name="echo-server")),
+        block_stop(4),
+        MESSAGE_STOP,
+    )
+    assert [block.raw for block in message.content] == [
+        {"type": "thinking", "thinking": "Hm", "signature": "sig", "mood": 1},
+        {"type": "redacted_thinking", "data": "opaque"},
+        {"type": "text", "text": "Cited", "citations": [CITATION, CITATION | {"cited_text": "b"}]},
+        tool_block(caller=caller, toolset_name="files", future=[1], input={"city": "Paris"}),
+        tool_block("mcp_tool_use", id="mcptoolu_1", server_name="echo-server"),
+    ]
+
+
+def test_server_and_mcp_tool_use_are_told_apart_by_their_json() -> None:
+    _, message = run(
+        message_start(),
+        block_start(0, tool_block("server_tool_use", id="srvtoolu_1", name="web_search")),
+        block_stop(0),
+        block_start(1, tool_block("mcp_tool_use", id="mcptoolu_1", name="echo", server_name="e")),
+        block_stop(1),
+        MESSAGE_STOP,
+    )
+    search, echo = message.tool_calls
+    assert (search.raw["type"], echo.raw["type"]) == ("server_tool_use", "mcp_tool_use")
+    assert echo.raw["server_name"] == "e"
+
+
+def test_compaction_deltas_fill_the_block() -> None:
+    _, message = run(
+        message_start(),
+        block_start(0, {"type": "compaction", "content": None, "signature": "s"}),
+        delta(0, type="compaction_delta", content="The story so far", encrypted_content="e1"),
+        block_stop(0),
+        MESSAGE_STOP,
+    )
+    compaction = {
+        "type": "compaction",
+        "content": "The story so far",
+        "encrypted_content": "e1",
+        "signature": "s",
+    }
+    assert message.content == (OtherBlock("compaction", compaction),)
+
+
+def test_a_fallback_block_relabels_the_model_and_stays_in_place() -> None:
+    fallback = {
+        "type": "fallback",
+        "from": {"model": "claude-x"},
+        "to": {"model": "claude-y"},
+        "trigger": {"type": "refusal"},
+    }
+    events, message = run(
+        message_start(),
+        block_start(0, TEXT_BLOCK),
+        text(0, "Partial"),
+        block_stop(0),
+        block_start(1, fallback),
+        block_stop(1),
+        block_start(2, TEXT_BLOCK),
+        text(2, "Answer"),
+        block_stop(2),
+        MESSAGE_STOP,
+    )
+    assert events[0] == MessageStart("msg_1", "claude-x")
+    assert (message.model, message.raw["model"]) == ("claude-y", "claude-y")
+    assert message.content[1] == OtherBlock("fallback", fallback)
+
+
+@pytest.mark.parametrize("fallback", [{}, {"to": {}}, {"to": {"model": None}}])
+def test_a_fallback_block_without_a_model_relabels_nothing(fallback: dict[str, Any]) -> None:
+    _, message = run(
+        message_start(),
+        block_start(0, {"type": "fallback"} | fallback),
+        block_stop(0),
+        MESSAGE_STOP,
+    )
+    assert (message.model, message.raw["model"]) == ("claude-x", "claude-x")
+
+
+def test_a_fallback_model_of_the_wrong_type_is_malformed() -> None:
+    with pytest.raises(MalformedEventError, match=r"content_block\.to\.model is int"):
+        run(message_start(), block_start(0, {"type": "fallback", "to": {"model": 5}}))
+
+
+def test_the_reply_level_json_keeps_container_and_stop_details() -> None:
+    container = {"id": "container_1", "expires_at": "2026-12-01T06:00:00Z", "skills": []}
+    details = {"type": "refusal", "category": "cyber", "explanation": "Blocked."}
+    interpreter = anthropic.Interpreter()
+    feed_all(interpreter, message_start(container=container, stop_sequence=None))
+    early = interpreter.message
+    stop: dict[str, Any] = {"stop_reason": "refusal", "container": None}
+    later: dict[str, Any] = {"type": "message_delta", "delta": stop}
+    feed_all(
+        interpreter,
+        sse(later | {"delta": stop | {"stop_details": details}}),
+        sse(later | {"context_management": {"applied_edits": []}}),
+        MESSAGE_STOP,
+    )
+    message = interpreter.finish()
+    assert message.raw == {
+        "id": "msg_1",
+        "type": "message",
+        "model": "claude-x",
+        "role": "assistant",
+        "stop_reason": "refusal",
+        "stop_sequence": None,
+        "container": container,  # a later null does not erase it
+        "stop_details": details,
+        "context_management": {"applied_edits": []},
+    }
+    assert anthropic.container(message) == container
+    assert "stop_details" not in early.raw  # a snapshot does not change afterwards
+    assert anthropic.container(Message()) is None
+
+
+def test_the_container_of_another_providers_message_is_refused() -> None:
+    with pytest.raises(ValueError, match="'gemini' message has no Anthropic container"):
+        anthropic.container(Message(provider="gemini"))
+
+
+def test_usage_keeps_its_json_thinking_tokens_and_the_total() -> None:
+    start = {"input_tokens": 4, "output_tokens": 1, "cache_creation": {"ephemeral_5m": 2}}
+    _, message = run(
+        message_start(usage=start),
+        sse(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn"},
+                "usage": {
+                    "output_tokens": 50,
+                    "cache_read_input_tokens": 100,
+                    "cache_creation_input_tokens": 20,
+                    "output_tokens_details": {"thinking_tokens": 30},
+                    "server_tool_use": {"web_search_requests": 1},
+                },
+            }
+        ),
+        MESSAGE_STOP,
+    )
+    assert message.usage == Usage(4, 50, 100, 20, reasoning_tokens=30, total_input_tokens=124)
+    assert message.usage.raw == {
+        **start,
+        "output_tokens": 50,
+        "cache_read_input_tokens": 100,
+        "cache_creation_input_tokens": 20,
+        "output_tokens_details": {"thinking_tokens": 30},
+        "server_tool_use": {"web_search_requests": 1},
+    }
+
+
+def test_a_tool_call_is_complete_only_once_stopped_with_arguments_that_parse() -> None:
+    interpreter = anthropic.Interpreter()
+    feed_all(interpreter, message_start(), block_start(0, tool_block()), json_piece(0, '{"a": 1}'))
+    (streaming,) = interpreter.message.tool_calls
+    assert not streaming.complete
+    (end,) = [e for e in feed_all(interpreter, block_stop(0)) if isinstance(e, ToolCallEnd)]
+    assert end.call.complete
+    assert interpreter.message.tool_calls == (end.call,)
+
+
+def test_a_tool_call_cut_off_by_max_tokens_is_not_complete() -> None:
+    events, message = run(
+        message_start(),
+        block_start(0, tool_block()),
+        json_piece(0, '{"city": "Par'),
+        block_stop(0),
+        message_delta("max_tokens"),
+        MESSAGE_STOP,
+    )
+    (call,) = message.tool_calls
+    assert (call.complete, call.arguments, call.raw["input"]) == (False, {}, {})
+    assert ToolCallEnd(0, call) in events
+    assert [e.call.complete for e in events if isinstance(e, ToolCallEnd)] == [False]
+
+
+def test_a_snapshot_of_a_block_does_not_change_afterwards() -> None:
+    interpreter = anthropic.Interpreter()
+    feed_all(
+        interpreter,
+        message_start(),
+        block_start(0, {"type": "annotated", "citations": [CITATION]}),
+        block_start(1, {"type": "text", "text": "", "citations": [CITATION]}),
+    )
+    before = interpreter.message
+    feed_all(
+        interpreter,
+        delta(0, type="citations_delta", citation=CITATION),
+        delta(1, type="citations_delta", citation=CITATION),
+        text(1, "more"),
+    )
+    assert [len(block.raw["citations"]) for block in before.content] == [1, 1]
+    assert [len(block.raw["citations"]) for block in interpreter.message.content] == [2, 2]
+
+
+def test_recorded_reply_level_data() -> None:
+    _, message = interpret(anthropic.Interpreter(), [recording("anthropic-refusal")])
+    assert message.raw["stop_details"]["category"] == "cyber"
+    _, message = interpret(
+        anthropic.Interpreter(), [recording("anthropic-code-execution-20250825.pptx-skill")]
+    )
+    container = anthropic.container(message)
+    assert container is not None
+    assert container["id"] == "container_011CUJNGs88jcQ8KEiZguEUo"
+    assert container["skills"] == [{"type": "anthropic", "skill_id": "pptx", "version": "20251013"}]
+    _, message = interpret(anthropic.Interpreter(), [recording("anthropic-tool-search-bm25.1")])
+    assert [call.raw["caller"] for call in message.tool_calls] == [{"type": "direct"}] * 2
+
+
+def test_the_cost_of_a_delta_stays_flat_as_a_block_grows() -> None:
+    """Fragments are joined once, at the block's end: a delta costs the same on a block of
+    1 MB as on an empty one (copying what came so far at each delta would make the last
+    deltas here some hundred times slower than the first)."""
+    interpreter = anthropic.Interpreter()
+    feed_all(interpreter, message_start(), block_start(0, tool_block()))
+    piece = json_piece(0, "x" * 32)
+
+    def batch() -> float:
+        began = time.perf_counter()
+        for _ in range(1000):
+            interpreter.feed(piece)
+        return time.perf_counter() - began
+
+    small = min(batch() for _ in range(3))
+    for _ in range(30):
+        batch()
+    large = min(batch() for _ in range(3))
+    assert large < 5 * small
+
+
 # --- usage -------------------------------------------------------------------------------
 
 
@@ -455,12 +665,12 @@ def test_message_delta_usage_overwrites_what_it_carries_and_keeps_the_rest() -> 
         MESSAGE_STOP,
     )
     final = Usage(
-        input_tokens=41, output_tokens=30, cache_read_input_tokens=3, cache_creation_input_tokens=7
+        41, 30, cache_read_input_tokens=3, cache_creation_input_tokens=7, total_input_tokens=51
     )
     assert message.usage == final
     assert [e.usage for e in events if isinstance(e, UsageUpdate)] == [
-        Usage(40, 1, None, 7),
-        Usage(40, 25, 3, 7),
+        Usage(40, 1, None, 7, total_input_tokens=47),
+        Usage(40, 25, 3, 7, total_input_tokens=50),
         final,
     ]
 
@@ -487,7 +697,7 @@ def test_a_repeated_message_start_is_ignored() -> None:
     assert interpreter.feed(message_start()) == []
     feed_all(interpreter, text(0, "b"), block_stop(0), MESSAGE_STOP)
     assert interpreter.finish().text == "ab"
-    assert interpreter.finish().usage == Usage(12, 1, 5)
+    assert interpreter.finish().usage == Usage(12, 1, 5, total_input_tokens=17)
 
 
 def test_a_different_message_start_while_open_is_a_splice() -> None:
@@ -621,7 +831,7 @@ def test_text_recording() -> None:
             ),
         ),
         stop_reason="end_turn",
-        usage=Usage(12, 30, 0, 0),
+        usage=Usage(12, 30, 0, 0, total_input_tokens=12),
         provider="anthropic",
     )
 
@@ -632,13 +842,16 @@ def test_tool_recordings() -> None:
     assert message.tool_calls == (
         ToolCall("toolu_01QE1WLsSVp5hy5Q3GmGTmjP", "updateIssueList", {}, ""),
     )
-    assert (message.stop_reason, message.usage) == ("tool_use", Usage(565, 48, 0, 0))
+    assert (message.stop_reason, message.usage) == (
+        "tool_use",
+        Usage(565, 48, 0, 0, total_input_tokens=565),
+    )
     _, message = interpret(anthropic.Interpreter(), [recording("anthropic-json-other-tool.1")])
     raw = '{"location": "San Francisco"}'
     assert message.content == (
         ToolCall("toolu_019Zvehfe1XQWweT1pm7okyt", "weather", {"location": "San Francisco"}, raw),
     )
-    assert message.usage == Usage(843, 28, 0, 0)
+    assert message.usage == Usage(843, 28, 0, 0, total_input_tokens=843)
 
 
 def test_mcp_recording() -> None:
@@ -655,25 +868,23 @@ def test_mcp_recording() -> None:
         "The echo tool responded back with: **hello world**\n\n"
         "It simply echoed back the exact message that was sent to it."
     )
-    assert message.usage == Usage(1250, 83, 0, 0)
+    assert message.usage == Usage(1250, 83, 0, 0, total_input_tokens=1250)
 
 
 def test_usage_recordings() -> None:
     _, message = interpret(
         anthropic.Interpreter(), [recording("anthropic-message-delta-input-tokens")]
     )
-    assert (message.text, message.usage) == ("pong", Usage(61, 2))
+    assert (message.text, message.usage) == ("pong", Usage(61, 2, total_input_tokens=61))
     _, message = interpret(
         anthropic.Interpreter(), [recording("anthropic-code-execution-20260120-prompt-cache.1")]
     )
-    assert message.usage == Usage(
-        6, 198, cache_read_input_tokens=6289, cache_creation_input_tokens=3337
-    )
+    assert message.usage == Usage(6, 198, 6289, 3337, reasoning_tokens=0, total_input_tokens=9632)
     _, message = interpret(anthropic.Interpreter(), [recording("anthropic-refusal")])
     assert (message.content, message.stop_reason, message.usage) == (
         (),
         "refusal",
-        Usage(18, 5, 0, 0),
+        Usage(18, 5, 0, 0, total_input_tokens=18),
     )
 
 
@@ -705,7 +916,7 @@ def test_recording_with_several_responses_gives_the_first() -> None:
     _, message = interpret(anthropic.Interpreter(), [recording("anthropic-tool-search-bm25.1")])
     assert message.id == "msg_011bqgzot9grwdetCByUmXRP"
     assert message.stop_reason == "tool_use"
-    assert message.usage == Usage(1630, 158, 0, 0)
+    assert message.usage == Usage(1630, 158, 0, 0, total_input_tokens=1630)
     assert [c.name for c in message.tool_calls] == ["tool_search_tool_bm25", "get_weather"]
     assert message.tool_calls[1].arguments == {"location": "San Francisco, CA"}
 
@@ -713,7 +924,7 @@ def test_recording_with_several_responses_gives_the_first() -> None:
 def test_duplicate_message_start_recording() -> None:
     _, message = interpret(anthropic.Interpreter(), [recording("duplicate-message-start")])
     assert (message.id, message.text) == ("msg_dup", "Hello, World!")
-    assert message.usage == Usage(17, 227)
+    assert message.usage == Usage(17, 227, total_input_tokens=17)
 
 
 def test_spliced_recording() -> None:
@@ -723,5 +934,5 @@ def test_spliced_recording() -> None:
     assert partial.id == "msg_first"
     assert partial.content == (
         ThinkingBlock("I will call the tool.", "sig-first"),
-        ToolCall("toolu_first", "test-tool", {}, '{"value":"Spark'),
+        ToolCall("toolu_first", "test-tool", {}, '{"value":"Spark', complete=False),
     )

@@ -12,14 +12,21 @@ events each carried and keeps the :class:`~trio_sse.providers.Message` so far.
   its ``data`` as the signature.
 - ``tool_use`` is a :class:`ToolCall`; ``server_tool_use`` and ``mcp_tool_use`` too, with
   ``provider_executed=True``. ``input_json_delta`` fragments are joined and parsed at
-  ``content_block_stop``: empty means ``{}``; JSON that does not parse (cut off by
-  ``max_tokens``) keeps ``raw_arguments`` and gets ``arguments={}``, without raising. An
-  ``input`` already filled in by the start block is honoured if no fragment follows.
+  ``content_block_stop``: empty means ``{}``; JSON that does not parse as an object
+  (cut off by ``max_tokens``) keeps ``raw_arguments``, gets ``arguments={}`` and
+  ``complete=False``, without raising. A call not yet stopped is ``complete=False`` too.
+  An ``input`` already filled in by the start block is honoured if no fragment follows.
 - A text block's ``citations`` (in its start block, then one per ``citations_delta``)
   are :attr:`TextBlock.citations`, in order; they have no stream event.
-- Any other block (``*_tool_result``, ...) is an :class:`OtherBlock` holding the start
-  JSON, its ``citations`` extended by ``citations_delta`` and its ``input`` set from
-  ``input_json_delta`` fragments.
+- Any other block (``*_tool_result``, ``compaction``, ``fallback``, ...) is an
+  :class:`OtherBlock` holding the start JSON, its ``citations`` extended by
+  ``citations_delta``, its ``input`` set from ``input_json_delta`` fragments, and the
+  fields of each ``compaction_delta`` (``content``, ``encrypted_content``) replacing its
+  own. A ``fallback`` block relabels ``Message.model`` to its ``to.model``, the model
+  that served the rest of the reply, as the SDK does.
+- Every block's ``raw`` is its start JSON with the deltas applied (the text, thinking,
+  signature, citations and parsed ``input`` put in); ``Message.raw`` and ``Usage.raw``
+  are described in :mod:`trio_sse.providers.anthropic`.
 - ``message_stop`` is the terminator: open blocks close, a :class:`MessageStop`, then
   :attr:`done`. Later events are logged and ignored: the message is complete (a
   recording of several responses back to back gives the first).
@@ -32,24 +39,27 @@ events each carried and keeps the :class:`~trio_sse.providers.Message` so far.
 
 Strict about the grammar, lenient about the vocabulary: content events before
 ``message_start``, deltas for a block that is not open, a second start for an index, a
-field of the wrong JSON type raise :class:`MalformedEventError`; unknown event, block and
-delta types and unknown fields are logged at DEBUG on ``trio_sse.providers``, ignored.
+field of the wrong JSON type raise :class:`MalformedEventError`; unknown event and delta
+types and unknown fields of an event are logged at DEBUG on ``trio_sse.providers`` and
+ignored (``message_delta``'s go to ``Message.raw``). Unknown fields of a block, of
+``message`` and of ``usage``, and blocks of an unknown type, are kept in ``raw``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias, cast
 
 from httpx_sse import ServerSentEvent
 
-from ._base import BaseInterpreter, logger
-from ._errors import APIStreamError
-from ._json import (
+from .._base import BaseInterpreter, logger
+from .._errors import APIStreamError
+from .._json import (
     Malformed,
+    as_array,
     compact,
     get_int,
     get_list,
@@ -60,7 +70,8 @@ from ._json import (
     objects,
     parse_arguments,
 )
-from ._vocabulary import (
+from .._vocabulary import (
+    Message,
     MessageStop,
     OtherBlock,
     StreamEvent,
@@ -76,50 +87,104 @@ from ._vocabulary import (
     UsageUpdate,
 )
 
-__all__ = ["Interpreter"]
+__all__ = ["PROVIDER", "Interpreter", "container"]
 
 PROVIDER = "anthropic"
 
 # Block types that are tool calls, and whether the provider executes them itself.
 _TOOL_CALLS = {"tool_use": False, "server_tool_use": True, "mcp_tool_use": True}
-_USAGE_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_input_tokens",
-    "cache_creation_input_tokens",
-)
 # The fields each event is known to carry; others are logged at DEBUG.
 _EVENT_FIELDS = {
     "message_start": {"type", "message"},
     "content_block_start": {"type", "index", "content_block"},
     "content_block_delta": {"type", "index", "delta"},
     "content_block_stop": {"type", "index"},
-    "message_delta": {"type", "delta", "usage"},
+    "message_delta": {"type", "delta", "usage", "context_management", "input_transformations"},
     "message_stop": {"type"},
 }
+# message_start's message fields that are not Message.raw: the blocks, and the usage
+# (Usage.raw).
+_NOT_REPLY_LEVEL = frozenset({"content", "usage"})
+
+
+def _merged(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """``old`` updated by ``new`` (a new dict): a ``null`` in ``new`` fills a field ``old``
+    lacks but never erases a value (``message_delta`` sends ``"container": null`` and
+    leaves out the usage counts it does not restate)."""
+    out = dict(old)
+    for key, value in new.items():
+        if value is not None or key not in out:
+            out[key] = value
+    return out
+
+
+def _arguments(raw: str) -> dict[str, Any] | None:
+    """Tool input from its joined fragments: ``{}`` when empty; ``None`` when the text is
+    not a JSON object (cut off, or not an object at all)."""
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None
+
+
+def _usage(raw: dict[str, Any]) -> Usage:
+    """The neutral counts of Anthropic's usage JSON (cumulative, as merged so far)."""
+    read = get_int(raw, "cache_read_input_tokens", "usage")
+    written = get_int(raw, "cache_creation_input_tokens", "usage")
+    prompt = get_int(raw, "input_tokens", "usage")
+    details = get_object(raw, "output_tokens_details", "usage") or {}
+    return Usage(
+        input_tokens=prompt or 0,
+        output_tokens=get_int(raw, "output_tokens", "usage") or 0,
+        cache_read_input_tokens=read,
+        cache_creation_input_tokens=written,
+        reasoning_tokens=get_int(details, "thinking_tokens", "usage.output_tokens_details"),
+        total_input_tokens=None if prompt is None else prompt + (read or 0) + (written or 0),
+        raw=raw,
+    )
+
+
+# --- blocks being streamed: each keeps its start JSON and builds ``raw`` from it ----------
 
 
 @dataclass(slots=True)
 class _Text:
+    start: dict[str, Any]
     parts: list[str] = field(default_factory=list[str])
     citations: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
 
     def snapshot(self) -> TextBlock:
-        return TextBlock("".join(self.parts), citations=tuple(self.citations))
+        text = "".join(self.parts)
+        raw = {**self.start, "text": text}
+        if self.citations:
+            raw["citations"] = list(self.citations)
+        return TextBlock(text, citations=tuple(self.citations), raw=raw)
 
 
 @dataclass(slots=True)
 class _Thinking:
+    start: dict[str, Any]
     signature: str | None = None
     redacted: bool = False
     parts: list[str] = field(default_factory=list[str])
+    signed: bool = False  # a signature_delta came: raw's signature is its
 
     def snapshot(self) -> ThinkingBlock:
-        return ThinkingBlock("".join(self.parts), self.signature, self.redacted)
+        thinking = "".join(self.parts)
+        raw = self.start
+        if not self.redacted:
+            raw = {**self.start, "thinking": thinking}
+            if self.signed:
+                raw["signature"] = self.signature
+        return ThinkingBlock(thinking, self.signature, self.redacted, raw=raw)
 
 
 @dataclass(slots=True)
 class _Tool:
+    start: dict[str, Any]
     id: str
     name: str
     input: dict[str, Any]  # what content_block_start carried, used if no fragment comes
@@ -128,22 +193,51 @@ class _Tool:
     call: ToolCall | None = None  # set at content_block_stop
 
     def snapshot(self) -> ToolCall:
-        if self.call is not None:
-            return self.call
-        raw = "".join(self.parts)
-        if not raw and self.input:
-            raw = compact(self.input)
-        return ToolCall(self.id, self.name, parse_arguments(raw), raw, self.provider_executed)
+        return self.call if self.call is not None else self._build(stopped=False)
+
+    def stop(self) -> ToolCall:
+        self.call = self._build(stopped=True)
+        return self.call
+
+    def _build(self, *, stopped: bool) -> ToolCall:
+        raw_arguments = "".join(self.parts)
+        if not raw_arguments and self.input:
+            raw_arguments = compact(self.input)
+        arguments = _arguments(raw_arguments)
+        return ToolCall(
+            self.id,
+            self.name,
+            arguments or {},
+            raw_arguments,
+            self.provider_executed,
+            complete=stopped and arguments is not None,
+            raw={**self.start, "input": arguments or {}},
+        )
 
 
 @dataclass(slots=True)
 class _Other:
     type: str
-    data: dict[str, Any]  # replaced, never mutated in place: snapshots share it
+    start: dict[str, Any]
     parts: list[str] = field(default_factory=list[str])  # input_json_delta fragments
+    citations: list[Any] | None = None  # the start's, then one per citations_delta
+    replaced: dict[str, Any] = field(default_factory=dict[str, Any])  # compaction_delta's
+    data: dict[str, Any] | None = None  # set at content_block_stop
 
     def snapshot(self) -> OtherBlock:
-        return OtherBlock(self.type, self.data)
+        return OtherBlock(self.type, self.data if self.data is not None else self._build())
+
+    def stop(self) -> None:
+        self.data = self._build()
+        fragments = "".join(self.parts)
+        if fragments.strip():
+            self.data["input"] = parse_arguments(fragments)
+
+    def _build(self) -> dict[str, Any]:
+        data = {**self.start, **self.replaced}
+        if self.citations is not None:
+            data["citations"] = list(self.citations)
+        return data
 
 
 _Block: TypeAlias = _Text | _Thinking | _Tool | _Other
@@ -159,6 +253,11 @@ class Interpreter(BaseInterpreter[_Block]):
         super().__init__()
         self._positions: dict[int, int] = {}  # the provider's index -> position in content
         self._open: set[int] = set()  # provider indexes started and not yet stopped
+        self._reply: dict[str, Any] = {}  # Message.raw: replaced, never mutated in place
+        self._usage_raw: dict[str, Any] = {}  # Usage.raw: the same
+
+    def _reply_raw(self) -> Mapping[str, Any]:
+        return self._reply
 
     # --- dispatch -------------------------------------------------------------------
 
@@ -231,12 +330,9 @@ class Interpreter(BaseInterpreter[_Block]):
         usage = get_object(message, "usage", "message")
         stop_reason = get_str(message, "stop_reason", "message")
         self._id, self._model, self._stop_reason = message_id, model, stop_reason
+        self._reply = {k: v for k, v in message.items() if k not in _NOT_REPLY_LEVEL}
         self._start()
-        events: list[StreamEvent] = []
-        if usage is not None:
-            self._usage = self._merge_usage(Usage(), usage)
-            events.append(UsageUpdate(self._usage))
-        return events
+        return [] if usage is None else self._merge_usage(usage)
 
     def _message_delta(self, data: dict[str, Any]) -> list[StreamEvent]:
         delta = get_object(data, "delta", "data") or {}
@@ -244,14 +340,16 @@ class Interpreter(BaseInterpreter[_Block]):
         usage = get_object(data, "usage", "data")
         if stop_reason is not None:
             self._stop_reason = stop_reason
-        if usage is None:
-            return []
-        self._usage = self._merge_usage(self._usage or Usage(), usage)
-        return [UsageUpdate(self._usage)]
+        # The reply-level fields: the delta's (stop_details, container, ...) and the
+        # event's own (context_management, input_transformations, ...).
+        outer = {k: v for k, v in data.items() if k not in ("type", "delta", "usage")}
+        self._reply = _merged(self._reply, {**delta, **outer})
+        return [] if usage is None else self._merge_usage(usage)
 
-    def _merge_usage(self, base: Usage, usage: Mapping[str, Any]) -> Usage:
-        counts: dict[str, Any] = {name: get_int(usage, name, "usage") for name in _USAGE_FIELDS}
-        return replace(base, **{k: v for k, v in counts.items() if v is not None})
+    def _merge_usage(self, usage: Mapping[str, Any]) -> list[StreamEvent]:
+        self._usage = _usage(_merged(self._usage_raw, usage))
+        self._usage_raw = cast("dict[str, Any]", self._usage.raw)
+        return [UsageUpdate(self._usage)]
 
     def _message_stop(self) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -275,7 +373,7 @@ class Interpreter(BaseInterpreter[_Block]):
         new: _Block
         if kind == "text":
             citations = get_list(block, "citations", "content_block")
-            new = _Text(citations=list(objects(citations, "citation")))
+            new = _Text(block, citations=list(objects(citations, "citation")))
             text = get_str(block, "text", "content_block")
             if text:
                 new.parts.append(text)
@@ -283,7 +381,7 @@ class Interpreter(BaseInterpreter[_Block]):
         elif kind in ("thinking", "redacted_thinking"):
             redacted = kind == "redacted_thinking"
             signature = get_str(block, "data" if redacted else "signature", "content_block") or None
-            new = _Thinking(signature=signature, redacted=redacted)
+            new = _Thinking(block, signature=signature, redacted=redacted)
             thinking = "" if redacted else get_str(block, "thinking", "content_block") or ""
             new.parts.append(thinking)
             if thinking or signature:
@@ -292,14 +390,25 @@ class Interpreter(BaseInterpreter[_Block]):
             call_id = get_str(block, "id", "content_block") or ""
             name = get_str(block, "name", "content_block") or ""
             arguments = get_object(block, "input", "content_block") or {}
-            new = _Tool(call_id, name, arguments, _TOOL_CALLS[kind])
+            new = _Tool(block, call_id, name, arguments, _TOOL_CALLS[kind])
             events.append(ToolCallStart(position, call_id, name, _TOOL_CALLS[kind]))
         else:
-            new = _Other(kind, block)
+            # Its citations stay as sent unless a citations_delta comes.
+            new = _Other(kind, block, citations=list(as_array(block.get("citations"))) or None)
+            if kind == "fallback":
+                self._relabel(block)
         self._blocks.append(new)
         self._positions[index] = position
         self._open.add(index)
         return events
+
+    def _relabel(self, block: dict[str, Any]) -> None:
+        """A ``fallback`` block: the model it names in ``to`` serves the rest of the reply."""
+        to = get_object(block, "to", "content_block") or {}
+        model = get_str(to, "model", "content_block.to")
+        if model is not None:
+            self._model = model
+            self._reply = {**self._reply, "model": model}
 
     def _open_block(self, data: dict[str, Any], kind: str) -> tuple[int, int]:
         """The provider's index in ``data`` and its position; it must name an open block."""
@@ -324,6 +433,7 @@ class Interpreter(BaseInterpreter[_Block]):
             return [ThinkingDelta(position, thinking)] if thinking else []
         if kind == "signature_delta" and isinstance(block, _Thinking) and not block.redacted:
             block.signature = get_str(delta, "signature", "delta")
+            block.signed = True
             return [ThinkingDelta(position, signature=block.signature)]
         if kind == "input_json_delta" and isinstance(block, _Tool | _Other):
             fragment = get_str(delta, "partial_json", "delta") or ""
@@ -331,16 +441,17 @@ class Interpreter(BaseInterpreter[_Block]):
             if fragment and isinstance(block, _Tool):
                 return [ToolCallDelta(position, fragment)]
             return []
-        if kind == "citations_delta" and isinstance(block, _Text):
+        if kind == "citations_delta" and isinstance(block, _Text | _Other):
             citation = get_object(delta, "citation", "delta")
-            if citation is not None:
+            if isinstance(block, _Text):
+                if citation is not None:
+                    block.citations.append(citation)
+            else:
+                block.citations = block.citations if block.citations is not None else []
                 block.citations.append(citation)
             return []
-        if kind == "citations_delta" and isinstance(block, _Other):
-            citation = get_object(delta, "citation", "delta")
-            old = block.data.get("citations")
-            previous = cast("Sequence[Any]", old) if isinstance(old, list) else ()
-            block.data = {**block.data, "citations": [*previous, citation]}
+        if kind == "compaction_delta" and isinstance(block, _Other):
+            block.replaced.update({k: v for k, v in delta.items() if k != "type"})
             return []
         logger.debug("anthropic: %r delta for a %s block ignored", kind, type(block).__name__)
         return []
@@ -350,8 +461,29 @@ class Interpreter(BaseInterpreter[_Block]):
         position = self._positions[index]
         block = self._blocks[position]
         if isinstance(block, _Tool):
-            block.call = block.snapshot()
-            return [ToolCallEnd(position, block.call)]
-        if isinstance(block, _Other) and "".join(block.parts).strip():
-            block.data = {**block.data, "input": parse_arguments("".join(block.parts))}
+            return [ToolCallEnd(position, block.stop())]
+        if isinstance(block, _Other):
+            block.stop()
         return []
+
+
+def container(message: Message) -> Mapping[str, Any] | None:
+    """The container the reply ran in (code execution, skills), to reuse: put it, or its
+    ``id``, in the next request's top-level ``container`` field. ``None`` if there was none.
+
+    ``{"id": ..., "expires_at": ..., "skills": [...]}`` as the provider last stated it
+    (``message_start``, then ``message_delta``); :func:`assistant_turn` does not carry it.
+
+    Raises:
+        ValueError: ``message`` is another provider's.
+
+    Example::
+
+        reuse = anthropic.container(message)
+        if reuse is not None:
+            request["container"] = reuse["id"]
+    """
+    if message.provider not in (None, PROVIDER):
+        raise ValueError(f"a {message.provider!r} message has no Anthropic container")
+    value = message.raw.get("container")
+    return cast("Mapping[str, Any]", value) if isinstance(value, Mapping) else None
