@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from itertools import pairwise
 
 import httpx
@@ -17,7 +18,7 @@ import trio
 import trio.testing
 
 import trio_sse
-from trio_sse import EventStream, NetworkError, ServerSentEvent
+from trio_sse import EventStream, FanOutChannel, NetworkError, ServerSentEvent
 from trio_sse._handoff import Handoff, HandoffChannel
 from trio_sse.providers import MessageStop, StreamEvent, TextDelta, open_provider_stream
 from trio_sse.testing import Drop, Pause, ScriptedTransport, encode_event
@@ -335,6 +336,9 @@ async def test_a_receive_that_waits_is_a_full_checkpoint_and_nowait_is_none() ->
         assert b.receive_nowait() == 1
         send.send_nowait(2)
         assert b.receive_nowait() == 2
+        b.close()
+    with trio.testing.assert_checkpoints():
+        await a.aclose()
 
 
 async def test_receive_nowait_never_overtakes_a_copy_waiting_on_the_source() -> None:
@@ -462,3 +466,66 @@ async def test_a_copy_of_the_sse_stream_feeds_an_interpreter_beside_a_raw_logger
         assert [type(e).__name__ async for e in reply][-1] == "MessageStop"
     assert len(raw) == len(anthropic_reply())
     assert reply.message.text == "Hi!"
+
+
+# --- random schedules -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_random_schedules_lose_nothing_and_keep_the_bound(seed: int) -> None:
+    # Random paces, buffer sizes, cancelled receives, copies closed part-way: every copy
+    # receives a prefix of the items, in order; one still open at the end gets them all,
+    # then the end; the fastest open copy is never more than the window ahead of the slowest.
+    rng = random.Random(seed)
+    items = list(range(rng.randint(0, 40)))
+    window = rng.randint(1, 5)
+    consumers = rng.randint(1, 4)
+    quits = [rng.choice([None, rng.randint(0, 40)]) for _ in range(consumers)]
+    received: list[list[int]] = [[] for _ in range(consumers)]
+    ended = [False] * consumers
+
+    async def main() -> None:
+        send, _, channel = producer(rng.randint(0, 4))
+        copies = channel.fan_out(consumers, max_buffer_size=window)
+        copy_hub = copies[0]._hub
+
+        async def produce() -> None:
+            async with send:
+                for item in items:
+                    await trio.sleep(rng.choice([0, 0, 0.001, 0.01]))
+                    try:
+                        await send.send(item)
+                    except trio.BrokenResourceError:  # every copy closed: nobody listens
+                        assert not copy_hub.copies
+                        return
+
+        async def consume(index: int, copy: FanOutChannel[int]) -> None:
+            while True:
+                if quits[index] == len(received[index]):
+                    copy.close()
+                    return
+                patience = rng.choice([0, 0.0005, 0.005]) if rng.random() < 0.2 else math.inf
+                with trio.move_on_after(patience) as scope:  # a receive cancelled at times
+                    try:
+                        received[index].append(await copy.receive())
+                    except trio.EndOfChannel:
+                        ended[index] = True
+                        return
+                if scope.cancelled_caught:
+                    continue
+                open_positions = [c.position for c in copy_hub.copies]
+                assert max(open_positions) - min(open_positions) <= window
+                await trio.sleep(rng.choice([0, 0, 0.002, 0.02]))
+
+        with trio.fail_after(3600):  # a deadlock: the autojump clock gets here at once
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(produce)
+                for index, copy in enumerate(copies):
+                    nursery.start_soon(consume, index, copy)
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    for index, quit_after in enumerate(quits):
+        assert received[index] == items[: len(received[index])]
+        if quit_after is None or quit_after > len(items):
+            assert received[index] == items
+            assert ended[index]

@@ -133,6 +133,9 @@ class FanOutChannel(trio.abc.ReceiveChannel[T]):
     a clean end, the source's error itself (the same object for every copy), or
     :exc:`trio.ClosedResourceError` if the source was closed. Closing a copy does not
     affect the others; closing the last one closes the source.
+
+    Made by ``fan_out`` (:meth:`trio_sse.EventStream.fan_out`,
+    :meth:`trio_sse.providers.ProviderStream.fan_out`), not directly.
     """
 
     __slots__ = ("_closed", "_hub", "_unyielded", "position")

@@ -107,7 +107,8 @@ class HandoffChannel(trio.abc.ReceiveChannel[T]):
         when it would be, while the producer waits on its own full buffer. So each copy
         must be read or closed (``async with copy:``): one that nobody reads stops the
         others. Closing a copy leaves the others running; closing the last closes this
-        channel, which stops the producer.
+        channel, which stops the producer. (An :class:`~trio_sse.EventStream`'s
+        ``statistics()`` counts an event delivered once a copy has taken it.)
 
         Raises:
             trio.BusyResourceError: this channel was fanned out already.
