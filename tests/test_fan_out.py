@@ -513,7 +513,7 @@ def test_random_schedules_lose_nothing_and_keep_the_bound(seed: int) -> None:
                         return
                 if scope.cancelled_caught:
                     continue
-                open_positions = [c.position for c in copy_hub.copies]
+                open_positions = [c.received for c in copy_hub.copies]
                 assert max(open_positions) - min(open_positions) <= window
                 await trio.sleep(rng.choice([0, 0, 0.002, 0.02]))
 

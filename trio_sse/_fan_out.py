@@ -95,7 +95,7 @@ class _Hub(Generic[T]):
         self.close_source = close_source
         self.copies: list[FanOutChannel[T]] = []  # the open ones
         self.items: deque[T] = deque()  # received from the source, not yet by every copy
-        self.first = 0  # the position (in the whole stream) of items[0]
+        self.first = 0  # how many items came before items[0]
         self.end: Exception | None = None  # how the source ended, after the last item
         self.fetching: FanOutChannel[T] | None = None  # the copy waiting on the source
         self.fetch_scope = trio.CancelScope()  # around its wait
@@ -103,7 +103,7 @@ class _Hub(Generic[T]):
 
     def trim(self) -> None:
         """Forget the items every open copy has received; wake copies waiting for room."""
-        low = min((copy.position for copy in self.copies), default=self.first + len(self.items))
+        low = min((copy.received for copy in self.copies), default=self.first + len(self.items))
         if low > self.first:
             for _ in range(low - self.first):
                 self.items.popleft()
@@ -136,15 +136,18 @@ class FanOutChannel(trio.abc.ReceiveChannel[T]):
 
     Made by ``fan_out`` (:meth:`trio_sse.EventStream.fan_out`,
     :meth:`trio_sse.providers.ProviderStream.fan_out`), not directly.
+
+    Attributes:
+        received: how many items this copy has received so far.
     """
 
-    __slots__ = ("_closed", "_hub", "_unyielded", "position")
+    __slots__ = ("_closed", "_hub", "_unyielded", "received")
 
     def __init__(self, hub: _Hub[T]) -> None:
         self._hub = hub
         self._closed = False
         self._unyielded = 0  # receives since the last schedule point
-        self.position = hub.first  # in the whole stream: the next item this copy takes
+        self.received = hub.first  # also the index (in the whole stream) of its next item
 
     async def receive(self) -> T:
         """Wait for this copy's next item.
@@ -164,7 +167,7 @@ class FanOutChannel(trio.abc.ReceiveChannel[T]):
         while True:
             if self._closed:
                 raise trio.ClosedResourceError("this copy was closed")
-            offset = self.position - hub.first
+            offset = self.received - hub.first
             if offset < len(hub.items):
                 return self._take(offset)
             if hub.end is not None:
@@ -186,7 +189,7 @@ class FanOutChannel(trio.abc.ReceiveChannel[T]):
         hub = self._hub
         if self._closed:
             raise trio.ClosedResourceError("this copy was closed")
-        offset = self.position - hub.first
+        offset = self.received - hub.first
         if offset < len(hub.items):
             return self._take(offset)
         if hub.end is not None:
@@ -205,7 +208,7 @@ class FanOutChannel(trio.abc.ReceiveChannel[T]):
     def _take(self, offset: int) -> T:
         hub = self._hub
         item = hub.items[offset]
-        self.position += 1
+        self.received += 1
         if offset == 0:  # this copy may have been the slowest
             hub.trim()
         return item
@@ -233,7 +236,7 @@ class FanOutChannel(trio.abc.ReceiveChannel[T]):
     def _append(self, item: T) -> T:
         hub = self._hub
         hub.items.append(item)
-        self.position += 1
+        self.received += 1
         hub.trim()  # a copy alone keeps nothing
         hub.lot.unpark_all()
         return item
@@ -261,5 +264,5 @@ class FanOutChannel(trio.abc.ReceiveChannel[T]):
         await trio.lowlevel.checkpoint()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else f"at {self.position}"
+        state = "closed" if self._closed else f"at {self.received}"
         return f"<trio_sse fan-out copy {state} of {len(self._hub.copies)} open>"
