@@ -87,6 +87,7 @@ class _Hub(Generic[T]):
         "lot",
         "size",
         "source",
+        "waiting",
     )
 
     def __init__(self, source: Source[T], size: int, close_source: Callable[[], None]) -> None:
@@ -100,6 +101,19 @@ class _Hub(Generic[T]):
         self.fetching: FanOutChannel[T] | None = None  # the copy waiting on the source
         self.fetch_scope = trio.CancelScope()  # around its wait
         self.lot = trio.lowlevel.ParkingLot()  # copies waiting for any of that to change
+        self.waiting = 0  # receives parked in ``lot``
+
+    async def wait(self) -> None:
+        """Until something changes: an item, room in the window, a fetch over, an end."""
+        self.waiting += 1
+        try:
+            await self.lot.park()
+        finally:
+            self.waiting -= 1
+
+    def wake(self) -> None:
+        if self.waiting:  # unpark_all costs a few microseconds even with nobody parked
+            self.lot.unpark_all()
 
     def trim(self) -> None:
         """Forget the items every open copy has received; wake copies waiting for room."""
@@ -108,11 +122,11 @@ class _Hub(Generic[T]):
             for _ in range(low - self.first):
                 self.items.popleft()
             self.first = low
-            self.lot.unpark_all()
+            self.wake()
 
     def ended(self, exc: Exception) -> None:
         self.end = exc
-        self.lot.unpark_all()
+        self.wake()
 
     def raise_end(self) -> NoReturn:
         end = self.end
@@ -174,9 +188,13 @@ class FanOutChannel(trio.abc.ReceiveChannel[T]):
                 hub.raise_end()
             if hub.fetching is not None or len(hub.items) >= hub.size:
                 self._unyielded = 0
-                await hub.lot.park()  # for the fetching copy, or for the slowest to take one
+                await hub.wait()  # for the fetching copy, or for the slowest to take one
                 continue
-            return await self._fetch()
+            try:
+                return self.receive_nowait()  # buffered in the source: no wait, no scope
+            except trio.WouldBlock:
+                pass
+            return await self._fetch()  # outside that except: nothing chained
 
     def receive_nowait(self) -> T:
         """Take this copy's next item if it is at hand, without blocking; not a checkpoint.
@@ -230,15 +248,18 @@ class FanOutChannel(trio.abc.ReceiveChannel[T]):
             raise
         finally:  # cancelled, the source took nothing: another copy may fetch instead
             hub.fetching = None
-            hub.lot.unpark_all()
+            hub.wake()
         raise trio.ClosedResourceError("this copy was closed")
 
     def _append(self, item: T) -> T:
+        """Take ``item``, new from the source, and keep it for the other copies."""
         hub = self._hub
-        hub.items.append(item)
         self.received += 1
-        hub.trim()  # a copy alone keeps nothing
-        hub.lot.unpark_all()
+        if len(hub.copies) == 1:  # this copy alone (the others closed): nothing to keep
+            hub.first += 1
+        else:
+            hub.items.append(item)
+            hub.wake()
         return item
 
     def close(self) -> None:
@@ -251,7 +272,7 @@ class FanOutChannel(trio.abc.ReceiveChannel[T]):
         hub.copies.remove(self)
         if hub.fetching is self:
             hub.fetch_scope.cancel()  # its receive stops waiting on the source, and raises
-        hub.lot.unpark_all()  # a receive waiting on this copy raises; others may have room
+        hub.wake()  # a receive waiting on this copy raises; others may have room
         if hub.copies:
             hub.trim()
         else:
