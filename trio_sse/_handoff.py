@@ -99,8 +99,9 @@ class HandoffChannel(trio.abc.ReceiveChannel[T]):
         A channel distributes its items (two receivers split them); the copies broadcast
         them: each receives every item, in order, then the end as this channel would have
         raised it (:exc:`trio.EndOfChannel`; or the producer's error itself, the same
-        object for every copy, after every item before it). Synchronous, not a checkpoint;
-        call it before anyone receives, and from then on receive only from the copies.
+        object for every copy, after every item before it). Synchronous, not a checkpoint.
+        Items received before the call are not repeated (call it before anyone receives
+        for every item), and from then on only the copies receive.
 
         The slowest copy sets the pace: the fastest is never more than
         ``max_buffer_size`` items (default 64) ahead of the slowest open one, and waits
