@@ -1,12 +1,14 @@
 """Every check trio-sse runs, locally and in CI: ``nox`` runs the default sessions.
 
-The four Pythons must be on PATH as python3.10 ... python3.13 (nox does not download
-interpreters). With ``CI`` set, a missing interpreter fails the run instead of skipping.
+The four Pythons must be on PATH as python3.10 ... python3.13: nox never downloads one
+(there may be no network), and a session whose Python is missing fails the run, locally
+as in CI: a run that skipped a Python is not a green run.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 
 import nox
 
@@ -14,7 +16,8 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests", "differential", "lint", "typecheck", "package"]
-nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
+nox.options.download_python = "never"
+nox.options.error_on_missing_interpreters = True
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -77,17 +80,19 @@ def typecheck(session: nox.Session) -> None:
 def package(session: nox.Session) -> None:
     """Build the sdist and wheel, check them with twine, install the wheel alone, run the demo."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "package"))
-    dist = os.path.abspath(session.create_tmp())  # still right after the chdir below
+    tmp = os.path.abspath(session.create_tmp())  # kept between runs: emptied here
+    dist, venv = os.path.join(tmp, "dist"), os.path.join(tmp, "venv")
+    for leftover in (dist, venv):  # the last run's distributions and venv
+        shutil.rmtree(leftover, ignore_errors=True)
     session.run("python", "-m", "build", "--outdir", dist)
     built = sorted(os.path.join(dist, name) for name in os.listdir(dist))
     session.run("twine", "check", "--strict", *built)
     wheel = next(path for path in built if path.endswith(".whl"))
-    venv = os.path.join(dist, "venv")
     session.run("python", "-m", "venv", venv)
     python = os.path.join(venv, "bin", "python")
     session.run(python, "-m", "pip", "install", "--quiet", wheel, external=True)
     # Imported from outside the checkout, so the wheel is what gets tested.
-    session.chdir(dist)
+    session.chdir(tmp)
     check = "import trio_sse, trio_sse.providers, trio_sse.testing; print(trio_sse.__version__)"
     session.run(python, "-c", check, external=True)
     session.run(os.path.join(venv, "bin", "trio-sse"), "demo", external=True)

@@ -14,7 +14,7 @@ import httpx
 from trio_sse.testing import Drop as Drop
 from trio_sse.testing import Pause as Pause
 from trio_sse.testing import Raise as Crash
-from trio_sse.testing import Response as Script
+from trio_sse.testing import ScriptedResponse as Script
 from trio_sse.testing import ScriptedTransport
 
 __all__ = ["Crash", "Drop", "Pause", "Script", "scripted_client", "sse"]

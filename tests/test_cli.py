@@ -595,4 +595,21 @@ async def test_the_demo_into_a_closed_pipe_exits_141_without_a_traceback() -> No
                     await process.wait()
     assert first.startswith(b"trio-sse")
     assert status == 141, errors.decode()
-    assert b"Traceback" not in errors
+    assert errors == b""  # no traceback, and no retry notice either
+
+
+async def test_the_demo_stops_quietly_when_its_output_closes_under_the_server() -> None:
+    # ``trio-sse demo | head -2``: the pipe may close just as the server prints. That must
+    # stop the demo, not drop the client's connection: the client would take the drop for
+    # a network failure and log a retry notice on standard error.
+    class ClosesAtTheServer(io.StringIO):
+        def write(self, text: str) -> int:
+            if "server |" in text:
+                raise BrokenPipeError
+            return super().write(text)
+
+    out, err = ClosesAtTheServer(), io.StringIO()
+    with trio.fail_after(GUARD), pytest.raises(OutputClosedError):
+        await run(parse_command(["demo"]), Printer(out, err))
+    assert err.getvalue() == ""
+    assert out.getvalue().startswith("trio-sse demo: a local server at http://127.0.0.1:")

@@ -11,7 +11,15 @@ import trio
 import trio.testing
 
 import trio_sse
-from trio_sse.testing import Drop, Pause, Raise, Response, ScriptedTransport, encode_event
+import trio_sse.testing
+from trio_sse.testing import (
+    Drop,
+    Pause,
+    Raise,
+    ScriptedResponse,
+    ScriptedTransport,
+    encode_event,
+)
 
 
 def test_encode_event_frames_every_field_and_each_data_line() -> None:
@@ -27,8 +35,8 @@ async def test_scripts_play_in_order_with_pauses_then_204(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     transport = ScriptedTransport(
-        Response([b"data: a\n\n", Pause(30), b"data: b\n\n"], headers={"x-n": "1"}),
-        Response([b"nope"], status=503),
+        ScriptedResponse([b"data: a\n\n", Pause(30), b"data: b\n\n"], headers={"x-n": "1"}),
+        ScriptedResponse([b"nope"], status=503),
     )
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         first = await client.get("/one", headers={"last-event-id": "9"})
@@ -51,7 +59,7 @@ async def test_scripts_play_in_order_with_pauses_then_204(
 
 @pytest.mark.parametrize("http", [httpx, httpx2])
 async def test_drop_is_the_clients_read_error(http: ModuleType) -> None:
-    transport = ScriptedTransport(Response([b"data: a\n\n", Drop()]), http=http)
+    transport = ScriptedTransport(ScriptedResponse([b"data: a\n\n", Drop()]), http=http)
     async with (
         http.AsyncClient(transport=transport) as client,
         client.stream("GET", "http://t/") as response,
@@ -62,7 +70,7 @@ async def test_drop_is_the_clients_read_error(http: ModuleType) -> None:
 
 
 async def test_raise_raises_what_it_holds() -> None:
-    transport = ScriptedTransport(Response([Raise(KeyError("bug"))]))
+    transport = ScriptedTransport(ScriptedResponse([Raise(KeyError("bug"))]))
     async with httpx.AsyncClient(transport=transport) as client:
         with pytest.raises(KeyError, match="bug"):
             await client.get("http://t/")
@@ -77,10 +85,19 @@ async def test_a_downstream_agent_loop_tested_with_it(
             return [event.data async for event in events]
 
     transport = ScriptedTransport(
-        Response([encode_event("hel", id="1"), Pause(5), Drop()]),
-        Response([encode_event("lo", id="2")]),
+        ScriptedResponse([encode_event("hel", id="1"), Pause(5), Drop()]),
+        ScriptedResponse([encode_event("lo", id="2")]),
     )
     async with httpx.AsyncClient(transport=transport) as client:
         assert await collect(client) == ["hel", "lo"]
     assert transport.requests[1].headers["last-event-id"] == "1"
     assert len(transport.requests) == 3  # the third got the 204 that ends a feed
+
+
+def test_response_is_the_deprecated_old_name_of_scripted_response() -> None:
+    with pytest.deprecated_call(match="now ScriptedResponse"):
+        from trio_sse.testing import Response
+    assert Response is ScriptedResponse
+    assert "Response" not in trio_sse.testing.__all__
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        trio_sse.testing.Nope  # noqa: B018

@@ -24,6 +24,7 @@ from ._errors import SSEError as SSEError
 from ._errors import StatusError as StatusError
 from ._event_stream import EventStream as EventStream
 from ._event_stream import StreamStatistics as StreamStatistics
+from ._fan_out import FanOutChannel as FanOutChannel
 from ._http import AsyncHTTPClient as AsyncHTTPClient
 from ._http import AsyncHTTPResponse as AsyncHTTPResponse
 from ._names import claim_public_names
@@ -44,6 +45,7 @@ __all__ = [
     "ContentTypeError",
     "EventStream",
     "EventTooLargeError",
+    "FanOutChannel",
     "IdleTimeoutError",
     "NetworkError",
     "ResponseError",

@@ -58,8 +58,8 @@ class EventStream(HandoffChannel[ServerSentEvent]):
 
     ``async for event in stream`` receives until the stream ends. Closing the stream (or
     leaving ``async with stream``) tells the pump that nobody is listening any more: it
-    closes the HTTP response and returns quietly. One consumer per stream: a channel
-    distributes events, it does not broadcast them.
+    closes the HTTP response and returns quietly. A channel distributes events, it does
+    not broadcast them: for several consumers of every event, use :meth:`fan_out`.
 
     ``receive`` is always a cancellation point (cancelled, it takes no event, so none is
     lost), and a schedule point when it waits and at least once every 64 events. It

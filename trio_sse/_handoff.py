@@ -6,6 +6,8 @@ from typing import TypeVar
 
 import trio
 
+from ._fan_out import DEFAULT_FAN_OUT_BUFFER, FanOutChannel, fan_out
+
 __all__ = ["Handoff", "HandoffChannel"]
 
 T = TypeVar("T")
@@ -31,12 +33,13 @@ class HandoffChannel(trio.abc.ReceiveChannel[T]):
     call after: a failure is never taken for a clean end, and loses nothing.
     """
 
-    __slots__ = ("_handoff", "_receive", "_unyielded")
+    __slots__ = ("_fanned_out", "_handoff", "_receive", "_unyielded")
 
     def __init__(self, receive_channel: trio.MemoryReceiveChannel[T], handoff: Handoff) -> None:
         self._receive = receive_channel
         self._handoff = handoff
         self._unyielded = 0  # receives since the last schedule point
+        self._fanned_out = False
 
     async def receive(self) -> T:
         """Wait for the next item.
@@ -50,7 +53,10 @@ class HandoffChannel(trio.abc.ReceiveChannel[T]):
             trio.EndOfChannel: the producer finished cleanly and every item was received.
             trio.ClosedResourceError: this channel was closed, or its producer cancelled.
             Exception: the error that ended the producer, after the items before it.
+            trio.BusyResourceError: the channel was fanned out (receive from the copies).
         """
+        if self._fanned_out:
+            raise trio.BusyResourceError("fanned out: receive from the copies fan_out made")
         self._unyielded += 1
         if self._unyielded < _SCHEDULE_EVERY:  # a cancellation point, scheduling nothing
             await trio.lowlevel.checkpoint_if_cancelled()
@@ -74,13 +80,51 @@ class HandoffChannel(trio.abc.ReceiveChannel[T]):
         Raises:
             trio.WouldBlock: nothing is buffered yet.
             trio.EndOfChannel | trio.ClosedResourceError | Exception: as :meth:`receive`.
+            trio.BusyResourceError: the channel was fanned out (receive from the copies).
         """
+        if self._fanned_out:
+            raise trio.BusyResourceError("fanned out: receive from the copies fan_out made")
         try:
             return self._receive.receive_nowait()
         except trio.EndOfChannel:
             if self._handoff.error is None:
                 raise
         raise self._handoff.error
+
+    def fan_out(
+        self, consumers: int, *, max_buffer_size: int = DEFAULT_FAN_OUT_BUFFER
+    ) -> list[FanOutChannel[T]]:
+        """Hand every item to each of ``consumers`` tasks: one receive channel for each.
+
+        A channel distributes its items (two receivers split them); the copies broadcast
+        them: each receives every item, in order, then the end as this channel would have
+        raised it (:exc:`trio.EndOfChannel`; or the producer's error itself, the same
+        object for every copy, after every item before it). Synchronous, not a checkpoint.
+        Items received before the call are not repeated (call it before anyone receives
+        for every item), and from then on only the copies receive.
+
+        The slowest copy sets the pace: the fastest is never more than
+        ``max_buffer_size`` items (default 64) ahead of the slowest open one, and waits
+        when it would be, while the producer waits on its own full buffer. So each copy
+        must be read or closed (``async with copy:``): one that nobody reads stops the
+        others. Closing a copy leaves the others running; closing the last closes this
+        channel, which stops the producer. (An :class:`~trio_sse.EventStream`'s
+        ``statistics()`` counts an event delivered once a copy has taken it.)
+
+        Raises:
+            trio.BusyResourceError: this channel was fanned out already.
+            ValueError: ``consumers`` or ``max_buffer_size`` below 1.
+        """
+        if self._fanned_out:
+            raise trio.BusyResourceError("this channel was fanned out already")
+        copies = fan_out(
+            HandoffChannel(self._receive, self._handoff),  # the items, to the copies only
+            consumers,
+            max_buffer_size=max_buffer_size,
+            close_source=self.close,
+        )
+        self._fanned_out = True
+        return copies
 
     def close(self) -> None:
         """Stop listening: the producer's next send fails, and it stops. Synchronous."""

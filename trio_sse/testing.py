@@ -1,14 +1,14 @@
 """Test helpers for code that uses trio-sse: a scripted HTTP transport.
 
-:class:`ScriptedTransport` answers each request with the next :class:`Response` of its
+:class:`ScriptedTransport` answers each request with the next :class:`ScriptedResponse` of its
 script: a status, headers, and a body of byte chunks, :class:`Pause` steps (on Trio's
 clock, so a test under pytest-trio's ``autojump_clock`` runs a minute of pauses in no
 time) and a :class:`Drop` that breaks the connection mid-body. It records every request
 it sees, so a test can check what was sent (a reconnect's ``Last-Event-ID``, say)::
 
     transport = ScriptedTransport(
-        Response([encode_event("hel", id="1"), Pause(30), Drop()]),
-        Response([encode_event("lo", id="2")]),
+        ScriptedResponse([encode_event("hel", id="1"), Pause(30), Drop()]),
+        ScriptedResponse([encode_event("lo", id="2")]),
     )
     async with httpx.AsyncClient(transport=transport) as client:
         async with trio_sse.open_event_stream(client, "GET", "https://test/feed") as events:
@@ -22,6 +22,7 @@ server tells an EventSource client to stop reconnecting. Pass ``http=httpx2`` fo
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -35,8 +36,8 @@ __all__ = [
     "Drop",
     "Pause",
     "Raise",
-    "Response",
     "ScriptedBody",
+    "ScriptedResponse",
     "ScriptedTransport",
     "Step",
     "encode_event",
@@ -71,15 +72,19 @@ def _event_stream_headers() -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Response:
-    """One scripted response: status, headers, and the steps of its body."""
+class ScriptedResponse:
+    """One scripted response: status, headers, and the steps of its body.
+
+    (Named ``Response`` before 0.1.0: that name, which is also ``httpx.Response``'s,
+    still works and warns.)
+    """
 
     body: Sequence[Step] = ()
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=_event_stream_headers)
 
 
-_NO_MORE = Response(status=204, headers={})
+_NO_MORE = ScriptedResponse(status=204, headers={})
 
 
 class ScriptedBody:
@@ -116,7 +121,7 @@ class ScriptedBody:
 
 
 class ScriptedTransport(TransportBase):
-    """An async httpx (or httpx2) transport that plays :class:`Response` scripts in order.
+    """An async httpx (or httpx2) transport that plays :class:`ScriptedResponse` scripts in order.
 
     Attributes:
         requests: every request received, in order (``httpx.Request`` objects, with their
@@ -126,7 +131,7 @@ class ScriptedTransport(TransportBase):
             that it was closed.
     """
 
-    def __init__(self, *responses: Response, http: ModuleType | None = None) -> None:
+    def __init__(self, *responses: ScriptedResponse, http: ModuleType | None = None) -> None:
         self._responses = iter(responses)
         self._http = httpx_module() if http is None else http
         body_class = type("Body", (ScriptedBody, self._http.AsyncByteStream), {})
@@ -173,3 +178,15 @@ def encode_event(
         lines.append(f"retry: {retry}")
     lines.extend(f"data: {line}" for line in data.split("\n"))
     return ("\n".join(lines) + "\n\n").encode()
+
+
+def __getattr__(name: str) -> Any:
+    """``Response``, the old name of :class:`ScriptedResponse`: deprecated."""
+    if name == "Response":
+        warnings.warn(
+            "trio_sse.testing.Response is now ScriptedResponse (Response is httpx's name)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ScriptedResponse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

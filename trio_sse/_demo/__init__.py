@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import trio
 
-from .._cli_output import Printer, ReplyPrinter
+from .._cli_output import OutputClosedError, Printer, ReplyPrinter
 from .._groups import open_hidden_nursery
 from .._http import AsyncHTTPClient
 from .._stream import open_event_stream
@@ -100,9 +100,19 @@ class DemoServer:
     feed_requests: list[str | None] = field(default_factory=list[str | None])
     disconnected: trio.Event = field(default_factory=trio.Event)
     disconnected_at: float = 0.0
+    demo: trio.CancelScope = field(default_factory=trio.CancelScope)  # the whole demo's
+    output_closed: bool = False
 
     def say(self, text: str) -> None:
-        self.printer.line(self.printer.paint(f"   server | {text}", "dim"))
+        """Print a server line. If standard output has gone (``trio-sse demo | head``),
+        stop the whole demo instead of raising: an exception here would end the handler
+        and close its connection first, and the client, seeing a dropped connection,
+        would log a retry before the cancellation reached it."""
+        try:
+            self.printer.line(self.printer.paint(f"   server | {text}", "dim"))
+        except OutputClosedError:
+            self.output_closed = True
+            self.demo.cancel()  # the client and this server stop where they wait
 
     async def handle(self, stream: trio.SocketStream) -> None:
         async with stream:
@@ -184,6 +194,7 @@ async def run_demo(client: AsyncHTTPClient, printer: Printer) -> None:
     began = trio.current_time()
     server = DemoServer(printer)
     async with open_hidden_nursery() as nursery:
+        server.demo = nursery.cancel_scope
         listeners = await nursery.start(partial(trio.serve_tcp, server.handle, 0, host="127.0.0.1"))
         port: int = listeners[0].socket.getsockname()[1]
         base = f"http://127.0.0.1:{port}"
@@ -193,6 +204,8 @@ async def run_demo(client: AsyncHTTPClient, printer: Printer) -> None:
             resumed = await _resumed_feed(client, printer, server, base)
             latency = await _cancellation(client, printer, server, base)
         nursery.cancel_scope.cancel()  # the server
+    if server.output_closed:
+        raise OutputClosedError
     elapsed = trio.current_time() - began
     printer.line()
     printer.line(printer.paint("What this showed:", "bold"))

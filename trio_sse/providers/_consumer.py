@@ -8,10 +8,10 @@ interpreter and sends the neutral events on another. Both are thin loops.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol
 
 import trio
 from httpx_sse import ServerSentEvent
@@ -38,11 +38,27 @@ __all__ = ["ProviderStream", "interpret_events", "open_provider_stream"]
 
 _NEUTRAL_BUFFER: Final = DEFAULT_MAX_BUFFER_SIZE
 
-SSEEvents: TypeAlias = "EventStream | trio.MemoryReceiveChannel[ServerSentEvent]"
-"""Where a consumer reads SSE events: a pump's stream, or any memory channel of them."""
+
+class SSEEvents(Protocol):
+    """Where a consumer reads SSE events: a receive channel of them with a synchronous
+    ``close`` (an :class:`EventStream`, one of its ``fan_out`` copies, a memory channel)."""
+
+    def __aiter__(self) -> AsyncIterator[ServerSentEvent]: ...
+
+    def close(self) -> None: ...
 
 
-class ProviderStream(HandoffChannel[StreamEvent]):
+if TYPE_CHECKING:  # a default (PEP 696): a bare ``ProviderStream`` has an EventStream
+    from typing_extensions import TypeVar
+
+    E = TypeVar("E", bound=SSEEvents, default=EventStream)
+else:
+    from typing import TypeVar
+
+    E = TypeVar("E", bound=SSEEvents)
+
+
+class ProviderStream(HandoffChannel[StreamEvent], Generic[E]):
     """A provider's reply as neutral stream events, in order: a Trio receive channel.
 
     ``async for event in stream`` receives until the reply is complete. ``receive`` is
@@ -58,7 +74,9 @@ class ProviderStream(HandoffChannel[StreamEvent]):
     (:class:`StalledStreamError`). Closing it stops the consumer and the pump.
 
     Attributes:
-        events: the SSE stream underneath (``statistics()``, ``status_code``, ``headers``).
+        events: the SSE events it reads: from :func:`open_provider_stream`, the
+            :class:`~trio_sse.EventStream` underneath (``statistics()``, ``status_code``,
+            ``headers``); from :func:`interpret_events`, the channel it was given.
     """
 
     __slots__ = ("_interpreter", "events")
@@ -68,7 +86,7 @@ class ProviderStream(HandoffChannel[StreamEvent]):
         receive_channel: trio.MemoryReceiveChannel[StreamEvent],
         handoff: Handoff,
         interpreter: Interpreter,
-        events: SSEEvents,
+        events: E,
     ) -> None:
         super().__init__(receive_channel, handoff)
         self._interpreter = interpreter
@@ -93,11 +111,11 @@ class ProviderStream(HandoffChannel[StreamEvent]):
 
 async def interpret_events(
     interpreter: Interpreter,
-    events: SSEEvents,
+    events: E,
     *,
     progress_timeout: float | None = None,
     max_buffer_size: int = _NEUTRAL_BUFFER,
-    task_status: trio.TaskStatus[ProviderStream] = trio.TASK_STATUS_IGNORED,
+    task_status: trio.TaskStatus[ProviderStream[E]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Feed ``events`` to ``interpreter``; send the neutral events on a :class:`ProviderStream`.
 
