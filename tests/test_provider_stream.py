@@ -526,7 +526,7 @@ async def test_the_urls_query_is_kept_and_params_are_added() -> None:
 async def test_geminis_key_in_the_url_survives_alt_sse() -> None:
     answer = {"candidates": [{"content": {"parts": [{"text": "hi"}]}, "finishReason": "STOP"}]}
     chunk = f"data: {json.dumps(answer)}\n\n".encode()
-    client, seen = scripted_client(Script([chunk]), Script([chunk]))
+    client, seen = scripted_client(Script([chunk]), Script([chunk]), Script([chunk]))
     url = "/v1beta/models/g:streamGenerateContent?key=secret"
     async with open_provider_stream(client, "gemini", url, json={}) as reply:
         async for _ in reply:
@@ -536,3 +536,30 @@ async def test_geminis_key_in_the_url_survives_alt_sse() -> None:
         async for _ in reply:
             pass
     assert seen.requests[1].url.params.multi_items() == [("key", "secret"), ("alt", "sse")]
+    async with open_provider_stream(client, "gemini", url, json={}, params={"alt": "sse"}) as r:
+        async for _ in r:
+            pass
+    assert seen.requests[2].url.params.multi_items() == [("key", "secret"), ("alt", "sse")]
+
+
+# --- the terminator ends the reply, whatever the connection does next ------------------
+
+
+@pytest.mark.parametrize("after", ["drop", "linger"])
+async def test_a_complete_reply_is_complete_whatever_the_connection_does_next(
+    autojump_clock: trio.testing.MockClock, after: str
+) -> None:
+    body = anthropic_body(START, TEXT, delta("done"), *STOP)
+    tail: list[Step] = [Drop()] if after == "drop" else [Pause(3600)]
+    client, seen = scripted_client(Script([body, *tail]))
+    start = trio.current_time()
+    async with open_provider_stream(
+        client, "anthropic", "/v1/messages", json={}, idle_timeout=10, progress_timeout=5
+    ) as reply:
+        events = [event async for event in reply]
+    assert isinstance(events[-1], MessageStop)
+    assert reply.done
+    assert reply.message.text == "done"
+    assert trio.current_time() - start < 5  # neither the stall nor the idle watchdog fired
+    await trio.testing.wait_all_tasks_blocked()
+    assert seen.bodies[0].closed  # the response was closed, not left lingering

@@ -65,6 +65,11 @@ def test_a_recording_survives_its_file_format(tmp_path: Path) -> None:
             b'"response":{"status":200,"headers":[]},"chunks":[[0,5]]}\nabc',
             "add up to 5 bytes, the body has 3",
         ),
+        (
+            b'TRIO-SSE-RECORDING 1\n{"request":{"method":"GET","url":"/"},'
+            b'"response":{"status":200,"headers":[]},"chunks":[[NaN,3]]}\nabc',
+            "not a finite number",
+        ),
     ],
 )
 def test_what_is_not_a_recording_is_refused_with_the_reason(data: bytes, reason: str) -> None:
@@ -166,9 +171,42 @@ async def test_serve_injects_a_status_a_cut_and_a_stall(nursery: trio.Nursery) -
         assert got == ["0", "1", "2"]
         with pytest.raises(trio_sse.IdleTimeoutError):
             await read_all(url, headers={"x-trio-sse-stall": "30@2"}, idle_timeout=0.2)
-        with pytest.raises(trio_sse.StatusError) as bad:
-            await read_all(url, headers={"x-trio-sse-cut-after": "many"})
-        assert bad.value.status_code == 400
+        for header, value in [("x-trio-sse-cut-after", "many"), ("x-trio-sse-status", "101")]:
+            with pytest.raises(trio_sse.StatusError) as bad:
+                await read_all(url, headers={header: value})
+            assert bad.value.status_code == 400
+
+
+async def test_an_injected_status_takes_no_turn(nursery: trio.Nursery) -> None:
+    first, second = recording((0.0, EVENTS[0])), recording((0.0, EVENTS[1]))
+    base = await start_server(nursery, first, second, speed=None)
+    url = f"{base}/v1/messages"
+    with trio.fail_after(GUARD):
+        for _ in range(3):  # a client retrying a 529 three times...
+            with pytest.raises(trio_sse.StatusError):
+                await read_all(url, headers={"x-trio-sse-status": "529"})
+        assert [e.id for e in await read_all(url)] == ["0"]  # ...still gets the first reply
+
+
+async def test_a_stall_comes_right_after_its_event(
+    nursery: trio.Nursery, io_clock: trio.testing.MockClock
+) -> None:
+    chunks = [(i * GAP, event) for i, event in enumerate(EVENTS[:4])]
+    base = await start_server(nursery, recording(*chunks))
+    arrivals: list[float] = []
+    with trio.fail_after(GUARD):
+        async with (
+            httpx.AsyncClient() as client,
+            trio_sse.open_event_stream(
+                client, "POST", f"{base}/v1/messages", headers={"x-trio-sse-stall": "10@2"}
+            ) as events,
+        ):
+            start = trio.current_time()
+            async for _ in events:
+                arrivals.append(trio.current_time() - start)
+    # Events 0 and 1 on time; then 10 s of silence; then the rest at their own pace.
+    expected = [0, GAP, 10 + 2 * GAP, 10 + 3 * GAP]
+    assert arrivals == pytest.approx(expected, abs=0.005)
 
 
 async def test_a_provider_stream_cut_by_serve_is_interrupted(nursery: trio.Nursery) -> None:
@@ -239,3 +277,42 @@ async def test_record_then_serve_gives_back_the_same_events_and_timing(
     recorded = [at for at, _ in saved.chunks]
     assert recorded == pytest.approx([GAP * i for i in range(len(EVENTS))], abs=0.005)
     assert arrivals == pytest.approx(recorded, rel=0.1, abs=0.005)
+
+
+async def test_record_follows_no_redirect_and_sends_no_key_anywhere(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    seen: list[bytes] = []
+
+    async def origin(stream: trio.SocketStream, head: bytes) -> None:
+        seen.append(head)
+        await stream.send_all(
+            b"HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.2:9/steal\r\n"
+            b"content-length: 0\r\n\r\n"
+        )
+
+    port = await serve_raw_with_head(nursery, origin)
+    path = tmp_path / "redirect.rec"
+    url = f"http://127.0.0.1:{port}/v1/messages"
+    command = parse_command(
+        [
+            "record",
+            url,
+            "--provider",
+            "anthropic",
+            "--api-key",
+            "SECRET",
+            "-d",
+            "{}",
+            "-o",
+            str(path),
+        ]
+    )
+    err = io.StringIO()
+    with trio.fail_after(GUARD):
+        assert await run(command, Printer(io.StringIO(), err)) == 0
+    saved = Recording.load(path)
+    assert saved.status == 307
+    assert ("location", "http://127.0.0.2:9/steal") in saved.headers
+    assert len(seen) == 1  # the redirect was not followed
+    assert b"SECRET" not in path.read_bytes()

@@ -8,8 +8,9 @@
 ``record`` makes one request, exactly as the stream command would (``--provider``
 included), and writes the response to FILE as it arrived: status, headers without
 credentials, the body's bytes untouched (still compressed if they were), and when each
-chunk came. It prints the events as they arrive too. Nothing is retried: the recording
-is one exchange. ``serve`` answers requests with recordings, at their pace (see
+chunk came. It prints the events as they arrive too. Nothing is retried and no redirect
+is followed (a redirect is recorded as it is, so no key follows it to another origin):
+the recording is one exchange. ``serve`` answers requests with recordings, at their pace (see
 :mod:`trio_sse._replay_server`), until Ctrl-C.
 """
 
@@ -131,7 +132,12 @@ async def record(
     show = EVENT_FORMATS[options.output]
     chunks: list[tuple[float, bytes]] = []
     async with client.stream(
-        options.method, url, headers=headers, timeout=streaming_timeout(client), **body
+        options.method,
+        url,
+        headers=headers,
+        timeout=streaming_timeout(client),
+        follow_redirects=False,  # a redirect is recorded as it is: no key follows it anywhere
+        **body,
     ) as answer:
         response = cast("Any", answer)  # an httpx.Response: its raw bytes are recorded
         head = trio.current_time()

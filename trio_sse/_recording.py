@@ -26,6 +26,7 @@ compressed body stays compressed, with its ``content-encoding`` header.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -122,8 +123,10 @@ class Recording:
             raise RecordingError(f"the head is not what version 1 writes: {exc!r}") from exc
         if not isinstance(status, int):
             raise RecordingError(f"the status is not a number: {status!r}")
+        if not all(0 <= at < math.inf and size >= 0 for at, size in sizes):
+            raise RecordingError("a chunk's time or size is negative or not a finite number")
         body = data[end + 1 :]
-        if sum(size for _, size in sizes) != len(body) or any(s < 0 for _, s in sizes):
+        if sum(size for _, size in sizes) != len(body):
             raise RecordingError(
                 f"the chunks add up to {sum(s for _, s in sizes)} bytes, the body has {len(body)}"
             )

@@ -69,8 +69,8 @@ class Fault:
             stall=float(seconds),
             stall_after=int(after or 0),
         )
-        if fault.status is not None and not 100 <= fault.status <= 599:
-            raise ValueError(f"x-trio-sse-status {fault.status} is no HTTP status")
+        if fault.status is not None and not 200 <= fault.status <= 599:
+            raise ValueError(f"x-trio-sse-status {fault.status}: expected 200 to 599")
         if min(fault.cut_after or 0, fault.stall_after) < 0 or not 0 <= fault.stall < math.inf:
             raise ValueError("fault counts and times must be 0 or more")
         return fault
@@ -192,12 +192,12 @@ class _Connection:
         except ValueError as exc:
             await self._error(400, f"bad fault header: {exc}")
             return True
+        if fault.status is not None:  # before a recording is chosen: it takes no turn
+            await self._error(fault.status, f"status {fault.status} injected by trio-sse serve")
+            return True
         recording = self._routes.next_for(target)
         if recording is None:
             await self._error(404, f"no recording for {target}; served: {self._routes.paths}")
-            return True
-        if fault.status is not None:
-            await self._error(fault.status, f"status {fault.status} injected by trio-sse serve")
             return True
         compressed = any(name == "content-encoding" for name, _ in recording.headers)
         if compressed and (fault.cut_after is not None or fault.stall):
@@ -209,23 +209,31 @@ class _Connection:
         return await self._play(recording, fault)
 
     async def _play(self, recording: Recording, fault: Fault) -> bool:
+        """Send the body at its pace; ``False`` if the fault cut it (close the connection).
+
+        A stall comes right after its event, before the next chunk's time; a cut closes the
+        connection right after its event.
+        """
         start = trio.current_time()
-        stall_at = _after_events(recording.body, fault.stall_after) if fault.stall else None
-        cut_at = None if fault.cut_after is None else _after_events(recording.body, fault.cut_after)
+        body = recording.body
+        stall_at = _after_events(body, fault.stall_after) if fault.stall else None
+        cut_at = None if fault.cut_after is None else _after_events(body, fault.cut_after)
         sent = 0
-        for at, data in [*_split(recording.chunks, [stall_at or 0, cut_at or 0]), (None, b"")]:
-            if at is not None and self._speed is not None:
-                await trio.sleep_until(start + at / self._speed)
+        for at, data in _split(recording.chunks, [p for p in (stall_at, cut_at) if p]):
             if stall_at is not None and sent >= stall_at:
                 await trio.sleep(fault.stall)
                 start += fault.stall
                 stall_at = None
             if cut_at is not None and sent >= cut_at:
                 return False  # the connection closes without the body's end: a cut
-            if at is None:
-                break
+            if self._speed is not None:
+                await trio.sleep_until(start + at / self._speed)
             await self._send(h11.Data(data=data))
             sent += len(data)
+        if stall_at is not None:
+            await trio.sleep(fault.stall)
+        if cut_at is not None:
+            return False
         await self._send(h11.EndOfMessage())
         return True
 
@@ -249,10 +257,10 @@ def _after_events(body: bytes, count: int) -> int:
 
 def _split(
     chunks: Sequence[tuple[float, bytes]], offsets: Sequence[int]
-) -> list[tuple[float | None, bytes]]:
+) -> list[tuple[float, bytes]]:
     """``chunks`` with every chunk that spans one of ``offsets`` cut in two there."""
     cuts = sorted(set(offsets))
-    out: list[tuple[float | None, bytes]] = []
+    out: list[tuple[float, bytes]] = []
     position = 0
     for at, data in chunks:
         end = position + len(data)

@@ -185,11 +185,18 @@ async def _interpret(
     send: trio.MemorySendChannel[StreamEvent],
     progress_timeout: float | None,
 ) -> None:
-    """The loop: every event through the interpreter, its neutral events onto ``send``."""
+    """The loop: every event through the interpreter, its neutral events onto ``send``.
+
+    It stops at the provider's terminator, without waiting for the body's end: the reply
+    is complete, and what the connection does next (linger, break, go quiet) is no
+    failure of it. The caller then closes ``events``, which closes the response.
+    """
     if progress_timeout is None:
         async for event in events:
             if not await _deliver(send, interpreter.feed(event), None):
                 return  # nobody listens: closing ``events`` stops the pump
+            if interpreter.done:
+                return
         interpreter.finish()
         return
     with trio.CancelScope(deadline=trio.current_time() + progress_timeout) as stall:
@@ -197,7 +204,7 @@ async def _interpret(
             out = interpreter.feed(event)
             if any(type(item) is not UsageUpdate for item in out):
                 stall.deadline = trio.current_time() + progress_timeout
-            if not await _deliver(send, out, (stall, progress_timeout)):
+            if not await _deliver(send, out, (stall, progress_timeout)) or interpreter.done:
                 return
         interpreter.finish()
         return
@@ -284,11 +291,13 @@ async def open_provider_stream(
     as sibling tasks in a nursery this context manager owns; leaving the block cancels
     both and closes the response.
 
-    Retries follow ``retry`` before the reply's first byte (429, 529, 5xx, connect
-    errors, with ``Retry-After``); a reply is never replayed once it has begun.
+    Retries follow ``retry`` (429, 529, 5xx, connect errors, with ``Retry-After``) as
+    :func:`trio_sse.pump_events` says for a POST: a request the server may have taken
+    is never sent again, and a reply is never replayed once it has begun. The reply
+    ends at the provider's terminator, whatever the connection does after it.
     Entering raises what :func:`trio_sse.open_event_stream` raises on entry, but a
-    non-2xx status as :class:`ProviderStatusError` (a :class:`~trio_sse.StatusError`
-    with the provider's error type and message; also as a
+    status other than 200 (and 204) as :class:`ProviderStatusError` (a
+    :class:`~trio_sse.StatusError` with the provider's error type and message; also as a
     :class:`~trio_sse.RetriesExhaustedError`'s ``last_error``). Every failure after that
     comes from ``receive`` as a :class:`ProviderError` carrying the partial message, as
     :class:`ProviderStream` says, with the ExceptionGroup policy of

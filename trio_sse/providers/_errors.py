@@ -13,11 +13,11 @@
     │   └── StalledStreamError         no progress for ``progress_timeout`` seconds
     └── ResponseError
         └── StatusError
-            └── ProviderStatusError    a non-2xx answer, with the provider's error parsed
+            └── ProviderStatusError    a status other than 200, the provider's error parsed
 
 Every failure after a reply has begun is a :class:`ProviderError`, so ``partial`` is
 always at hand; a failure before it (a status, a refused connection) is raised by
-``async with`` as the layer below raises it (a non-2xx as :class:`ProviderStatusError`).
+``async with`` as the layer below raises it (a status as :class:`ProviderStatusError`).
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def provider_request(
     """Build ``provider``'s request; the caller's headers and body fields win.
 
     The URL keeps its own query; the provider's parameters (Gemini's ``alt=sse``, unless
-    the URL sets ``alt``) and then ``params`` are appended to it.
+    the URL or ``params`` sets ``alt``) and then ``params`` are appended to it.
 
     - ``anthropic``: ``x-api-key``, ``anthropic-version``; ``"stream": true``.
     - ``openai-chat``: ``Authorization: Bearer``; ``"stream": true`` and
@@ -104,9 +104,11 @@ def with_query(url: str, params: QueryInput, defaults: Mapping[str, str]) -> str
     The URL's own query is kept byte for byte; what is added is form-encoded.
     """
     parts = urlsplit(url)
+    given = _pairs(params)
     present = {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    present.update(name for name, _ in given)
     added = [(name, value) for name, value in defaults.items() if name not in present]
-    added.extend(_pairs(params))
+    added.extend(given)
     if not added:
         return url
     encoded = urlencode([(name, _query_value(value)) for name, value in added])
