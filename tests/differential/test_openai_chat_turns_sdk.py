@@ -42,6 +42,11 @@ SDK_DIFFERENCES = {
         "a server that repeats id, type and name in every tool-call fragment: the SDK's"
         " message holds 'call_0call_0' and 'getget'; the turn sends them once"
     ),
+    "empty-tool-calls": (
+        "a server that sends tool_calls: [] in every delta (vLLM): the SDK's message keeps the"
+        " empty array, which OpenAI rejects in a request (an array of at least one); the"
+        " turn leaves it out"
+    ),
     "role-repeated": (
         "a server that repeats role in every chunk: the SDK's message has role"
         " 'assistantassistant'; the turn's role is 'assistant'"
@@ -210,6 +215,16 @@ def test_role_repeated() -> None:
         + DONE
     )
     assert sdk_completion(body).choices[0].message.to_dict()["role"] == "assistantassistant"
+    assert our_turn(body) == {"role": "assistant", "content": "ab"}
+
+
+def test_empty_tool_calls() -> None:
+    body = (
+        chunk(choice(role="assistant", content="a", tool_calls=[]))
+        + chunk(choice(content="b", tool_calls=[], finish_reason="stop"))
+        + DONE
+    )
+    assert sdk_turn(body)["tool_calls"] == []
     assert our_turn(body) == {"role": "assistant", "content": "ab"}
 
 

@@ -30,6 +30,7 @@ from trio_sse.providers import (
     UsageUpdate,
     openai_chat,
 )
+from trio_sse.providers.openai_chat import _fragments
 
 from .feeding import (
     assert_errors_pickle_and_copy,
@@ -562,6 +563,12 @@ def test_raw_is_a_snapshot() -> None:
     assert after.content[1].raw["function"]["arguments"] == "{}"
 
 
+def test_an_empty_tool_calls_list_holds_nothing() -> None:
+    _, message = run(chunk(choice(role="assistant", content="a", tool_calls=[])), DONE)
+    assert message.raw["message"] == {"role": "assistant"}
+    assert message.content == (TextBlock("a"),)
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [
@@ -575,6 +582,32 @@ def test_known_fields_of_the_wrong_type_are_malformed(data: str, words: str) -> 
     with pytest.raises(MalformedEventError) as info:
         run(ServerSentEvent(data=data))
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize("delta", [say, lambda text: tools(tool(0, text))])
+def test_a_delta_costs_the_same_however_long_the_block(
+    monkeypatch: pytest.MonkeyPatch, delta: Any
+) -> None:
+    """Feeding a delta never joins what came before (that would be quadratic): the
+    pieces are joined only when a snapshot is taken."""
+    joins = 0
+    join = _fragments._Parts.value
+
+    def counting(parts: Any) -> str:
+        nonlocal joins
+        joins += 1
+        return join(parts)
+
+    monkeypatch.setattr(_fragments._Parts, "value", counting)
+    interpreter = openai_chat.Interpreter()
+    feed_all(interpreter, tools(tool(0, "", id="c", name="f")), say("a"))
+    before = joins
+    for _ in range(2000):
+        feed_all(interpreter, delta("xy"))
+    assert joins == before
+    assert (
+        len(interpreter.message.text) + len(interpreter.message.tool_calls[0].raw_arguments) > 4000
+    )
 
 
 # --- errors ----------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -194,6 +196,11 @@ def test_hand_built_blocks_are_written_from_their_neutral_fields() -> None:
     assert assistant_turn(mapped) == {"role": "assistant", "content": "x"}
 
 
+def test_a_hand_built_raw_of_another_shape_is_ignored() -> None:
+    message = Message(content=(TextBlock("a"),), raw={"message": "not an object"})
+    assert assistant_turn(message) == {"role": "assistant", "content": "a"}
+
+
 @pytest.mark.parametrize("provider", ["anthropic", "openai-responses", "gemini"])
 def test_another_providers_message_is_refused(provider: str) -> None:
     message = Message(content=(TextBlock("x"),), provider=provider)
@@ -245,6 +252,20 @@ def test_tool_declarations() -> None:
         }
     ]
     assert type(declarations[0]["function"]["parameters"]) is dict
+
+
+# --- the docs page -------------------------------------------------------------------------
+
+DOCS = Path(__file__).parent.parent.parent / "docs" / "providers" / "openai_chat.md"
+
+
+def test_the_docs_page_loop_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    (code,) = re.findall(r"```python\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
+    exec(compile(code, str(DOCS), "exec"), {"__name__": "docs"})
+    text, second_request = capsys.readouterr().out.splitlines()
+    assert text == "Sunny in Paris."
+    assert "'role': 'tool', 'tool_call_id': 'call_1'" in second_request
+    assert "'reasoning_content': 'Need the weather.'" in second_request
 
 
 # --- no field is lost: stream -> message -> turn ----------------------------------------------

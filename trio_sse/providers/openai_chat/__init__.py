@@ -32,7 +32,8 @@ one carried and keeps the :class:`~trio_sse.providers.Message` so far.
   ``finish_reason`` (or ``[DONE]``) ends every tool call. A function call's arguments are
   then parsed (``{}`` if empty or unparseable, ``raw_arguments`` kept); a custom call's
   input is free-form text: ``raw_arguments`` holds it, ``arguments`` is ``{}``. The
-  legacy ``delta.function_call`` is a :class:`ToolCall` too (``id`` ``""``).
+  legacy ``delta.function_call`` is a :class:`ToolCall` too (``id`` ``""``). An empty
+  ``tool_calls`` list (vLLM sends one in every delta) holds nothing and is dropped.
 - :attr:`ToolCall.complete` is ``False`` for a call that never ended (a partial message),
   for the last block of a reply cut by ``finish_reason`` ``"length"`` or
   ``"content_filter"``, and for function arguments that are not a JSON object.
@@ -109,18 +110,19 @@ Gemini's OpenAI endpoint rejects a Gemini 3 tool turn without the call's
 
 Where the official SDK differs
 ------------------------------
-Compared with ``ChatCompletionStreamState``'s final message, dumped with ``to_dict()``:
+Compared with the final message of ``ChatCompletionStreamState`` (what
+``tests/differential`` checks, field by field, on every recording and more):
 
 - it joins every string, so a server that repeats ``id``, ``type``, ``name`` or ``role``
   in each fragment gets ``"call_0call_0"``, ``"getget"``, ``"assistantassistant"``; here
   they are set once;
-- it keeps each ``tool_calls[]`` entry's ``index``, ``annotations`` and the whole
-  ``audio`` (``data``, ``transcript``, ``expires_at``), which its own
-  ``ChatCompletionAssistantMessageParam`` does not take; here the turn leaves them out
-  (``audio`` keeps its ``id``) and ``Message.raw`` keeps them;
 - tool-call indexes starting at 1 crash it (``IndexError``);
-- it ignores the legacy ``function_call``'s kind when building tool calls; here it is a
-  :class:`ToolCall` answered with a ``role: function`` message.
+- its message is a response model, not a request param: ``to_dict()`` keeps each
+  ``tool_calls[]`` entry's ``index``, the ``annotations`` and the whole ``audio``
+  (``data``, ``transcript``, ``expires_at``), which its own
+  ``ChatCompletionAssistantMessageParam`` does not take, and every absent field as
+  ``null``; :func:`assistant_turn` leaves those out (``audio`` keeps its ``id``; the rest
+  stays in ``Message.raw``).
 """
 
 from ..._names import claim_public_names

@@ -216,7 +216,7 @@ class Interpreter(BaseInterpreter[_Block]):
         if function_call is not None:
             events.extend(self._function_call(function_call))
             taken.add("function_call")
-        if fragments:
+        if "tool_calls" in delta:  # an empty list (vLLM sends one in every delta) holds nothing
             taken.add("tool_calls")
         for key, value in delta.items():
             if key not in taken:

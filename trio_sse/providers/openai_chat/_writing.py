@@ -56,11 +56,14 @@ def assistant_turn(message: Message, *, include_reasoning: bool = True) -> dict[
             " and ids belong to that provider"
         )
     turn = Fragments()
-    for key, value in message.raw.get("message", {}).items():
+    leftovers = _plain(message.raw.get("message"))  # the fields no block holds
+    if not isinstance(leftovers, dict):
+        leftovers = {}
+    for key, value in cast("dict[str, Any]", leftovers).items():
         if key == "audio" and isinstance(value, Mapping) and "id" in value:
             turn.merge_field("audio", {"id": value["id"]})
         elif key not in _OUTPUT_ONLY and key != "audio":
-            turn.merge_field(key, _plain(value))
+            turn.merge_field(key, value)
     tool_calls: list[Any] = []
     for block in message.content:
         if isinstance(block, ToolCall):
