@@ -463,6 +463,7 @@ def test_gemini_thought_signature_is_kept_in_the_call() -> None:
         "function": {"name": "w", "arguments": '{"city": "Paris"}'},
         "extra_content": SIGNATURE,
     }
+    assert message.tool_calls[0].signature == "c2ln"
 
 
 def test_openrouter_reasoning_details_are_kept_merged_by_index() -> None:
@@ -478,7 +479,8 @@ def test_openrouter_reasoning_details_are_kept_merged_by_index() -> None:
         finish(),
         DONE,
     )
-    assert message.content == (ThinkingBlock("Think"), TextBlock("Hi"), ThinkingBlock(""))
+    # The neutral signature: a reasoning.text's signature, a reasoning.encrypted's data.
+    assert message.content == (ThinkingBlock("Think", "S"), TextBlock("Hi"), ThinkingBlock("", "e"))
     assert message.content[0].raw == {
         "reasoning": "Think",
         "reasoning_details": [first | {"text": "Think", "signature": "S"}],

@@ -292,12 +292,37 @@ def pieces(draw: st.DrawFn, text: str) -> list[str]:
 
 
 @st.composite
+def reasoning_details(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[ServerSentEvent]]:
+    """OpenRouter's reasoning_details with arbitrary extra fields, and the chunks streaming
+    them: each entry's text in pieces, its other fields with the first piece."""
+    details: list[dict[str, Any]] = []
+    events: list[ServerSentEvent] = []
+    for index in range(draw(st.integers(0, 2))):
+        extras = draw(
+            st.dictionaries(keys.filter(lambda k: k not in {"text", "type"}), json_values)
+        )
+        text = draw(texts)
+        details.append({"type": "reasoning.text", "index": index, **extras, "text": text})
+        first, *rest = draw(pieces(text))
+        entry = {"type": "reasoning.text", "index": index, **extras, "text": first}
+        events.append(chunk(choice(reasoning_details=[entry])))
+        events += [chunk(choice(reasoning_details=[{"index": index, "text": p}])) for p in rest]
+    return details, events
+
+
+@st.composite
 def replies(draw: st.DrawFn) -> tuple[dict[str, Any], list[ServerSentEvent]]:
     """An assistant message with arbitrary extra fields, and the chunks that stream it."""
     extras = draw(st.dictionaries(keys.filter(lambda k: k not in _KNOWN_MESSAGE), json_values))
     expected: dict[str, Any] = {"role": "assistant", **extras}
     events = [chunk({"index": 0, "delta": {"role": "assistant", **extras}})]
-    for key in ("reasoning_content", "content"):
+    for key in ("reasoning_content", "reasoning_details", "content"):
+        if key == "reasoning_details":
+            details, detail_events = draw(reasoning_details())
+            if details:
+                expected[key] = details
+                events += detail_events
+            continue
         text = draw(st.none() | texts)
         if text is not None:
             expected[key] = text

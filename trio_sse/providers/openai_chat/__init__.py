@@ -34,6 +34,10 @@ one carried and keeps the :class:`~trio_sse.providers.Message` so far.
   input is free-form text: ``raw_arguments`` holds it, ``arguments`` is ``{}``. The
   legacy ``delta.function_call`` is a :class:`ToolCall` too (``id`` ``""``). An empty
   ``tool_calls`` list (vLLM sends one in every delta) holds nothing and is dropped.
+- Signatures, in the neutral view: :attr:`ToolCall.signature` is Gemini's
+  ``extra_content.google.thought_signature``; :attr:`ThinkingBlock.signature` the last of
+  its ``reasoning_details`` (a ``reasoning.text``'s ``signature``, a
+  ``reasoning.encrypted``'s ``data``). ``raw`` holds them all, and goes back.
 - :attr:`ToolCall.complete` is ``False`` for a call that never ended (a partial message),
   for the last block of a reply cut by ``finish_reason`` ``"length"`` or
   ``"content_filter"``, and for function arguments that are not a JSON object.

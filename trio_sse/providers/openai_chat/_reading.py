@@ -14,7 +14,9 @@ from .._base import BaseInterpreter, logger
 from .._errors import APIStreamError
 from .._json import (
     Malformed,
+    as_array,
     as_object,
+    as_string,
     get_int,
     get_list,
     get_object,
@@ -66,9 +68,23 @@ class _Text:
         text = "".join(self.parts)
         if len(self.parts) > 1:
             self.parts[:] = [text]
+        raw = self.raw.value()
         if self.kind == "thinking":
-            return ThinkingBlock(text, raw=self.raw.value())
-        return TextBlock(text, self.kind == "refusal", raw=self.raw.value())
+            signature = _details_signature(as_array(raw.get("reasoning_details")))
+            return ThinkingBlock(text, signature, raw=raw)
+        return TextBlock(text, self.kind == "refusal", raw=raw)
+
+
+def _details_signature(details: list[object]) -> str | None:
+    """The last signature among OpenRouter's ``reasoning_details``: a ``reasoning.text``
+    entry's ``signature``, or a ``reasoning.encrypted`` entry's ``data``."""
+    for detail in map(as_object, reversed(details)):
+        signature = as_string(detail.get("signature"))
+        if not signature and detail.get("type") == "reasoning.encrypted":
+            signature = as_string(detail.get("data"))
+        if signature:
+            return signature
+    return None
 
 
 @dataclass(slots=True)
@@ -79,33 +95,30 @@ class _Tool:
     call: ToolCall | None = None  # set when the call ends
 
     @property
-    def body(self) -> str | None:
-        """Where the name and arguments live: ``function``, ``custom``, or the call."""
+    def body(self) -> str:
+        """Where the name and arguments are: ``custom`` or ``function`` (or the call itself,
+        for the legacy ``function_call``: ``""``)."""
         if self.kind == LEGACY:
-            return None
+            return ""
         return "custom" if self.kind == "custom" else "function"
 
-    def _part(self, key: str) -> str:
-        body = self.body
-        source = self.raw.get(body) if body is not None else self.raw.value()
-        value = as_object(source).get(key)
-        return value if isinstance(value, str) else ""
-
-    @property
-    def name(self) -> str:
-        return self._part("name")
-
-    @property
-    def id(self) -> str:
-        return "" if self.kind == LEGACY else self.raw.text("id")
-
     def snapshot(self, *, complete: bool = False) -> ToolCall:
+        """The call as it stands (``complete`` says whether it may pass for a real one),
+        or the call it ended as."""
         if self.call is not None:
             return self.call
-        raw_arguments = self._part("input" if self.kind == "custom" else "arguments")
-        arguments = {} if self.kind == "custom" else parse_arguments(raw_arguments)
+        raw = self.raw.value()
+        body = as_object(raw.get(self.body)) if self.body else raw
+        raw_arguments = as_string(body.get(_arguments_key(self.kind)))
+        google = as_object(as_object(raw.get("extra_content")).get("google"))
         return ToolCall(
-            self.id, self.name, arguments, raw_arguments, complete=complete, raw=self.raw.value()
+            "" if self.kind == LEGACY else as_string(raw.get("id")),
+            as_string(body.get("name")),
+            {} if self.kind == "custom" else parse_arguments(raw_arguments),
+            raw_arguments,
+            signature=as_string(google.get("thought_signature")) or None,
+            complete=complete,
+            raw=raw,
         )
 
 
@@ -274,10 +287,10 @@ class Interpreter(BaseInterpreter[_Block]):
         index = order if index is None else index
         get_str(fragment, "id", "tool_call")
         kind = get_str(fragment, "type", "tool_call")
-        for body in ("function", "custom"):
-            part = get_object(fragment, body, "tool_call") or {}
-            get_str(part, "name", body)
-            get_str(part, "input" if body == "custom" else "arguments", body)
+        for where in ("function", "custom"):  # the known fields: checked, not used here
+            part = get_object(fragment, where, "tool_call") or {}
+            get_str(part, "name", where)
+            get_str(part, _arguments_key(where), where)
         position = self._tools.get(index)
         if position is None:
             position = self._tools[index] = len(self._blocks)
@@ -289,9 +302,8 @@ class Interpreter(BaseInterpreter[_Block]):
         if kind and tool.kind != kind and "type" not in tool.raw:
             tool.kind = kind  # the first fragment with a type decides
         tool.raw.merge({key: value for key, value in fragment.items() if key != "index"})
-        body = cast("str", tool.body)
-        arguments = as_object(fragment.get(body)).get("input" if body == "custom" else "arguments")
-        return self._grow(position, tool, arguments if isinstance(arguments, str) else "")
+        part = as_object(fragment.get(tool.body))
+        return self._grow(position, tool, as_string(part.get(_arguments_key(tool.kind))))
 
     def _function_call(self, fragment: dict[str, Any]) -> list[StreamEvent]:
         get_str(fragment, "name", "function_call")
@@ -310,14 +322,14 @@ class Interpreter(BaseInterpreter[_Block]):
     def _grow(self, position: int, tool: _Tool, arguments: str) -> list[StreamEvent]:
         if tool.started:
             return [ToolCallDelta(position, arguments)] if arguments else []
-        return self._start_call(position, tool) if tool.name else []
+        return self._start_call(position, tool) if tool.snapshot().name else []
 
     def _start_call(self, position: int, tool: _Tool) -> list[StreamEvent]:
         tool.started = True
-        events: list[StreamEvent] = [ToolCallStart(position, tool.id, tool.name)]
-        so_far = tool.snapshot().raw_arguments
-        if so_far:  # fragments that came before the name
-            events.append(ToolCallDelta(position, so_far))
+        call = tool.snapshot()
+        events: list[StreamEvent] = [ToolCallStart(position, call.id, call.name)]
+        if call.raw_arguments:  # fragments that came before the name
+            events.append(ToolCallDelta(position, call.raw_arguments))
         return events
 
     def _end_tool_calls(self) -> list[StreamEvent]:
@@ -333,6 +345,10 @@ class Interpreter(BaseInterpreter[_Block]):
                 tool.call = tool.snapshot(complete=not cut and _parses(tool.kind, call))
                 events.append(ToolCallEnd(position, tool.call))
         return events
+
+
+def _arguments_key(kind: str) -> str:
+    return "input" if kind == "custom" else "arguments"
 
 
 def _parses(kind: str, call: ToolCall) -> bool:
