@@ -18,10 +18,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
 
+from trio_sse import ServerSentEvent
 from trio_sse.providers import Message, Tool, ToolCall, openai_chat
 
 from ..providers.feeding import final_message, provider_streams
+from ..providers.test_openai_chat_turns import replies
 from .test_openai_chat_sdk import DONE, choice, chunk, sdk_completion, tool
 
 pydantic = pytest.importorskip("pydantic")
@@ -34,7 +37,6 @@ LEFT_OUT = {
     "audio": "output only but its id: the assistant param's audio is {id}",
     "index": "a tool call's streaming position: the tool-call params have none",
     "parsed_arguments": "the SDK's own parsing of strict tool arguments",
-    "null": "the SDK's model has every field, null where the server sent none: not compared",
 }
 
 SDK_DIFFERENCES = {
@@ -46,6 +48,11 @@ SDK_DIFFERENCES = {
         "a server that sends tool_calls: [] in every delta (vLLM): the SDK's message keeps the"
         " empty array, which OpenAI rejects in a request (an array of at least one); the"
         " turn leaves it out"
+    ),
+    "no-content": (
+        "a reply with no text and no tool call: the SDK's message has content null, which"
+        " its param does not allow without tool_calls or function_call; the turn sends"
+        " content ''"
     ),
     "role-repeated": (
         "a server that repeats role in every chunk: the SDK's message has role"
@@ -62,9 +69,12 @@ COMPATIBLE_EXTRAS = {
 
 
 def sdk_turn(body: bytes) -> dict[str, Any]:
-    """The assistant turn a careful user builds from the SDK's final message."""
+    """The assistant turn a careful user builds from the SDK's final message. Its model has
+    every field, null where the server sent none: nulls (there and in :func:`our_turn`)
+    are not compared."""
     message = sdk_completion(body).choices[0].message.to_dict()
-    turn = {k: v for k, v in message.items() if v is not None and k not in LEFT_OUT}
+    left_out = {"parsed", "annotations", "audio"}
+    turn = {k: v for k, v in message.items() if v is not None and k not in left_out}
     if message.get("audio"):
         turn["audio"] = {"id": message["audio"]["id"]}
     if "tool_calls" in turn:
@@ -73,9 +83,9 @@ def sdk_turn(body: bytes) -> dict[str, Any]:
 
 
 def _call(call: dict[str, Any]) -> dict[str, Any]:
-    call = {k: v for k, v in call.items() if v is not None and k not in LEFT_OUT}
+    call = {k: v for k, v in call.items() if v is not None and k != "index"}
     if "function" in call:
-        call["function"] = {k: v for k, v in call["function"].items() if k not in LEFT_OUT}
+        call["function"] = {k: v for k, v in call["function"].items() if k != "parsed_arguments"}
     return call
 
 
@@ -84,7 +94,12 @@ def message_of(body: bytes) -> Message:
 
 
 def our_turn(body: bytes) -> dict[str, Any]:
-    return {k: v for k, v in openai_chat.assistant_turn(message_of(body)).items() if v is not None}
+    """The native turn, with nulls left out where :func:`sdk_turn` leaves them out."""
+    turn = openai_chat.assistant_turn(message_of(body))
+    turn = {key: value for key, value in turn.items() if value is not None}
+    if "tool_calls" in turn:
+        turn["tool_calls"] = [_call(call) for call in turn["tool_calls"]]
+    return turn
 
 
 # --- streams the recordings do not hold ---------------------------------------------------
@@ -192,6 +207,28 @@ def all_bodies() -> list[Any]:
 @pytest.mark.parametrize("body", all_bodies())
 def test_the_turn_is_the_sdk_message_as_a_param(body: bytes) -> None:
     assert our_turn(body) == sdk_turn(body)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(replies())
+def test_the_turn_is_the_sdk_message_on_generated_streams(
+    reply: tuple[dict[str, Any], list[ServerSentEvent]],
+) -> None:
+    """Messages with arbitrary extra fields (on the message, the tool calls, OpenRouter's
+    reasoning_details), streamed in pieces: the SDK and the turn agree, field by field."""
+    message, events = reply
+    assume("parsed" not in message)  # a field of the SDK's own, which a server never sends
+    body = b"".join(b"data: " + event.data.encode() + b"\n\n" for event in events)
+    expected = sdk_turn(body)
+    if not {"content", "tool_calls", "function_call"} & expected.keys():
+        expected["content"] = ""  # SDK_DIFFERENCES["no-content"]
+    assert our_turn(body) == expected
+
+
+def test_no_content() -> None:
+    body = chunk(choice(role="assistant", reasoning_content="hm")) + DONE
+    assert "content" not in sdk_turn(body)  # null in the SDK's message
+    assert our_turn(body) == {"role": "assistant", "reasoning_content": "hm", "content": ""}
 
 
 def test_repeated_id_and_name() -> None:

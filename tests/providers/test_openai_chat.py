@@ -174,6 +174,10 @@ def test_reasoning_field_and_reasoning_content_preferred() -> None:
     # Servers that send both fields send the same text twice: only one counts.
     _, message = run(chunk(choice(reasoning_content="once", reasoning="once")), DONE)
     assert message.thinking == "once"
+    # An empty reasoning_content does not hide the reasoning beside it.
+    _, message = run(chunk(choice(reasoning_content="", reasoning="r")), DONE)
+    assert (message.thinking, message.content[0].raw) == ("r", {"reasoning": "r"})
+    assert message.raw["message"] == {"reasoning_content": ""}
 
 
 def test_done_first_still_starts_the_message() -> None:

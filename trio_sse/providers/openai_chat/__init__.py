@@ -19,9 +19,10 @@ one carried and keeps the :class:`~trio_sse.providers.Message` so far.
   others are ignored (logged once). Ask for one choice per stream to get them all.
 - ``delta.content`` grows a :class:`TextBlock`, ``delta.refusal`` a ``TextBlock`` with
   ``refusal=True``, ``delta.reasoning_content`` (DeepSeek, xAI, vLLM) or
-  ``delta.reasoning`` (Groq, OpenRouter; used only when ``reasoning_content`` is absent,
-  as some servers send both) a :class:`ThinkingBlock`, which also holds OpenRouter's
-  ``delta.reasoning_details`` (a delta with only those still makes or grows one). A new
+  ``delta.reasoning`` (Groq, OpenRouter; its text used only when ``reasoning_content`` is
+  absent or empty, as some servers send both) a :class:`ThinkingBlock`, which also holds
+  OpenRouter's ``delta.reasoning_details`` (a delta with only those still makes or grows
+  one). A new
   block starts whenever the kind changes; the stream events' ``index`` is the block's
   position in ``Message.content``.
 - ``delta.tool_calls[]`` fragments are merged by their ``index`` (any integer: some
@@ -56,7 +57,8 @@ are logged at DEBUG on ``trio_sse.providers`` and kept in ``raw``.
 
 What ``raw`` holds
 ------------------
-Nothing the server sent of choice 0 is dropped. Fragments are assembled by one rule:
+Nothing the server sent of choice 0 is dropped, but a tool call's streaming ``index`` and
+an empty ``tool_calls`` list. Fragments are assembled by one rule:
 strings of the streamed fields (``content``, ``refusal``, ``reasoning_content``,
 ``reasoning``, ``arguments``, ``input``, and ``text``, ``summary``, ``data``,
 ``transcript``, ``thinking`` inside them) are joined; any other value is set by the first

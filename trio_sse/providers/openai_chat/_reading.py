@@ -240,23 +240,21 @@ class Interpreter(BaseInterpreter[_Block]):
         return events
 
     def _thinking(self, delta: dict[str, Any], taken: set[str]) -> list[StreamEvent]:
-        reasoning: Any = delta.get("reasoning_content")
-        if reasoning is None:
-            reasoning = delta.get("reasoning")
-        if not isinstance(reasoning, str):
-            if reasoning is not None:
-                logger.debug("openai-chat: reasoning of type %s ignored", type(reasoning).__name__)
-            reasoning = ""
+        """The delta's reasoning: its text (``reasoning_content``, else ``reasoning``: some
+        servers send both, the same text twice) and OpenRouter's ``reasoning_details``."""
+        held: dict[str, Any] = {}
+        for key in ("reasoning_content", "reasoning"):
+            value = delta.get(key)
+            if isinstance(value, str) and value:
+                held[key] = value
+            elif value is not None and not isinstance(value, str):
+                logger.debug("openai-chat: %s of type %s ignored", key, type(value).__name__)
+        text = held.get("reasoning_content") or held.get("reasoning") or ""
         details = list(objects(get_list(delta, "reasoning_details", "delta"), "reasoning detail"))
-        held: dict[str, Any] = {
-            key: delta[key] for key in ("reasoning_content", "reasoning") if delta.get(key)
-        }
-        held = {key: value for key, value in held.items() if isinstance(value, str)}
         if details:
             held["reasoning_details"] = details
-        if reasoning or details:
-            taken.update(held)
-        return self._append("thinking", reasoning, held, force=bool(details))
+        taken.update(held)
+        return self._append("thinking", text, held, force=bool(details))
 
     def _append(
         self, kind: str, text: str, held: dict[str, Any], *, force: bool = False

@@ -37,7 +37,8 @@ def assistant_turn(message: Message, *, include_reasoning: bool = True) -> dict[
     less what only a response has: ``annotations``, and ``audio`` but its ``id``. A
     block built by hand (``raw`` empty) is written from its neutral fields (a
     :class:`ThinkingBlock` as ``reasoning_content``). ``content`` is ``""`` when there is
-    nothing else to send.
+    nothing else to send. A call that is not :attr:`~ToolCall.complete` (a partial message,
+    a reply cut by ``max_tokens``) goes back as it was streamed: check it first.
 
     Args:
         message: a reply of this provider's, or one built by hand (``provider`` None).
