@@ -123,6 +123,10 @@ Compared with the final message of ``ChatCompletionStreamState`` (what
   in each fragment gets ``"call_0call_0"``, ``"getget"``, ``"assistantassistant"``; here
   they are set once;
 - tool-call indexes starting at 1 crash it (``IndexError``);
+- it keeps an empty ``tool_calls`` list (vLLM sends one in every delta), which OpenAI
+  rejects in a request; and a reply with no text and no call has ``content`` null, which
+  its param allows only beside ``tool_calls``; the turn leaves the list out and sends
+  ``content`` ``""``;
 - its message is a response model, not a request param: ``to_dict()`` keeps each
   ``tool_calls[]`` entry's ``index``, the ``annotations`` and the whole ``audio``
   (``data``, ``transcript``, ``expires_at``), which its own
