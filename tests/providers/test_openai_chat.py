@@ -549,6 +549,19 @@ def test_message_raw_holds_the_reply_level_fields() -> None:
     assert message.usage.raw == usage_fields
 
 
+def test_annotations_are_the_citations_of_the_text() -> None:
+    first, second = ({"type": "url_citation", "url_citation": {"url": u}} for u in "ab")
+    _, message = run(
+        chunk(choice(annotations=[first])),  # before any text: for the next text block
+        say("x"),
+        chunk(choice(reasoning_content="hm")),
+        chunk(choice(annotations=[second])),  # for the last text block
+        DONE,
+    )
+    assert message.content == (TextBlock("x", citations=(first, second)), ThinkingBlock("hm"))
+    assert message.raw["message"]["annotations"] == [first, second]
+
+
 def test_usage_total_input_tokens_is_the_prompt_tokens() -> None:
     _, message = run(usage(10, 2, prompt_tokens_details={"cached_tokens": 8}), DONE)
     assert message.usage == Usage(10, 2, cache_read_input_tokens=8, total_input_tokens=10)
@@ -581,6 +594,7 @@ def test_an_empty_tool_calls_list_holds_nothing() -> None:
         ('{"choices": [{"delta": {"reasoning_details": {}}}]}', "reasoning_details is dict"),
         ('{"choices": [{"delta": {"reasoning_details": [1]}}]}', "reasoning detail is int"),
         ('{"choices": [{"delta": {"function_call": {"name": 1}}}]}', "name is int"),
+        ('{"choices": [{"delta": {"annotations": {}}}]}', "annotations is dict"),
         ('{"choices": [{"delta": {"tool_calls": [{"custom": {"input": 1}}]}}]}', "input is int"),
     ],
 )

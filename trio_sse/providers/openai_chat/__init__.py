@@ -35,6 +35,9 @@ one carried and keeps the :class:`~trio_sse.providers.Message` so far.
   input is free-form text: ``raw_arguments`` holds it, ``arguments`` is ``{}``. The
   legacy ``delta.function_call`` is a :class:`ToolCall` too (``id`` ``""``). An empty
   ``tool_calls`` list (vLLM sends one in every delta) holds nothing and is dropped.
+- ``delta.annotations`` (web search citations) are the :attr:`TextBlock.citations` of the
+  last text block (of the next, if they come first); their ``start_index`` and
+  ``end_index`` count in the message's whole ``content``.
 - Signatures, in the neutral view: :attr:`ToolCall.signature` is Gemini's
   ``extra_content.google.thought_signature``; :attr:`ThinkingBlock.signature` the last of
   its ``reasoning_details`` (a ``reasoning.text``'s ``signature``, a

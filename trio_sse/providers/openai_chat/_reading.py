@@ -48,7 +48,7 @@ PROVIDER: Final = "openai-chat"
 _CHUNK_FIELDS = {"id", "object", "created", "model", "choices", "usage", "error"}
 _CHUNK_FIELDS.update(("system_fingerprint", "service_tier"))
 _DELTA_FIELDS = {"role", "content", "refusal", "reasoning_content", "reasoning", "tool_calls"}
-_DELTA_FIELDS.update(("reasoning_details", "function_call"))
+_DELTA_FIELDS.update(("reasoning_details", "function_call", "annotations"))
 _CUT_OFF = frozenset({"length", "content_filter"})  # finish reasons that stop a reply mid-way
 LEGACY: Final = "function_call"  # the legacy call's kind, and its key in Interpreter._tools
 
@@ -63,6 +63,7 @@ class _Text:
     kind: str  # "text", "refusal" or "thinking": a new block starts when it changes
     parts: list[str] = field(default_factory=list[str])  # the neutral text
     raw: Fragments = field(default_factory=Fragments)  # the delta fields the block holds
+    citations: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
 
     def snapshot(self) -> TextBlock | ThinkingBlock:
         text = "".join(self.parts)
@@ -72,7 +73,7 @@ class _Text:
         if self.kind == "thinking":
             signature = _details_signature(as_array(raw.get("reasoning_details")))
             return ThinkingBlock(text, signature, raw=raw)
-        return TextBlock(text, self.kind == "refusal", raw=raw)
+        return TextBlock(text, self.kind == "refusal", citations=tuple(self.citations), raw=raw)
 
 
 def _details_signature(details: list[object]) -> str | None:
@@ -139,6 +140,7 @@ class Interpreter(BaseInterpreter[_Block]):
         self._usage_raw: dict[str, Any] | None = None
         self._choice_raw = Fragments()  # choice 0's fields, but index and delta
         self._message_raw = Fragments()  # the delta fields no block holds
+        self._citations: list[dict[str, Any]] = []  # annotations that came before any text
 
     def _reply_raw(self) -> Mapping[str, Any]:
         raw = self._chunk_raw.value()
@@ -222,6 +224,7 @@ class Interpreter(BaseInterpreter[_Block]):
             if text:
                 taken.add(key)
                 events.extend(self._append(kind, text, {key: text}))
+        self._annotate(list(objects(get_list(delta, "annotations", "delta"), "annotation")))
         fragments = list(objects(get_list(delta, "tool_calls", "delta"), "tool call"))
         for order, fragment in enumerate(fragments):
             events.extend(self._tool_fragment(order, fragment))
@@ -238,6 +241,13 @@ class Interpreter(BaseInterpreter[_Block]):
             self._stop_reason = finish_reason
             events.extend(self._end_tool_calls())
         return events
+
+    def _annotate(self, annotations: list[dict[str, Any]]) -> None:
+        """``annotations`` are the citations of the last text block (of the next, if none
+        has come yet); ``Message.raw["message"]`` keeps them too."""
+        texts = (b for b in reversed(self._blocks) if isinstance(b, _Text) and b.kind == "text")
+        last = next(texts, None)
+        (self._citations if last is None else last.citations).extend(annotations)
 
     def _thinking(self, delta: dict[str, Any], taken: set[str]) -> list[StreamEvent]:
         """The delta's reasoning: its text (``reasoning_content``, else ``reasoning``: some
@@ -268,6 +278,8 @@ class Interpreter(BaseInterpreter[_Block]):
         if not (isinstance(last, _Text) and last.kind == kind):
             last = _Text(kind)
             self._blocks.append(last)
+            if kind == "text" and self._citations:
+                last.citations, self._citations = self._citations, []
         if text:
             last.parts.append(text)
         last.raw.merge(held)
