@@ -163,7 +163,7 @@ def test_tool_index_from_1() -> None:
 def test_usage_then_empty_chunk() -> None:
     body = chunk(choice(content="a")) + STOP + USAGE + chunk() + DONE
     assert sdk_view(sdk_completion(body))["usage"] is None
-    assert ours(body).usage == Usage(3, 4)
+    assert ours(body).usage == Usage(3, 4, total_input_tokens=3)
 
 
 def test_eof_before_done() -> None:

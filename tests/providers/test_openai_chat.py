@@ -30,6 +30,7 @@ from trio_sse.providers import (
     UsageUpdate,
     openai_chat,
 )
+from trio_sse.providers.openai_chat import _fragments
 
 from .feeding import (
     assert_errors_pickle_and_copy,
@@ -98,14 +99,14 @@ def test_text_message_events_and_message() -> None:
         model="gpt-x",
         content=(TextBlock("Hello"),),
         stop_reason="stop",
-        usage=Usage(input_tokens=10, output_tokens=2),
+        usage=Usage(input_tokens=10, output_tokens=2, total_input_tokens=10),
         provider="openai-chat",
     )
     assert events == [
         MessageStart("chatcmpl-1", "gpt-x"),
         TextDelta(0, "Hel"),
         TextDelta(0, "lo"),
-        UsageUpdate(Usage(10, 2)),
+        UsageUpdate(Usage(10, 2, total_input_tokens=10)),
         MessageStop("stop", message),
     ]
 
@@ -173,6 +174,10 @@ def test_reasoning_field_and_reasoning_content_preferred() -> None:
     # Servers that send both fields send the same text twice: only one counts.
     _, message = run(chunk(choice(reasoning_content="once", reasoning="once")), DONE)
     assert message.thinking == "once"
+    # An empty reasoning_content does not hide the reasoning beside it.
+    _, message = run(chunk(choice(reasoning_content="", reasoning="r")), DONE)
+    assert (message.thinking, message.content[0].raw) == ("r", {"reasoning": "r"})
+    assert message.raw["message"] == {"reasoning_content": ""}
 
 
 def test_done_first_still_starts_the_message() -> None:
@@ -286,10 +291,41 @@ def test_tool_calls_end_at_done_without_finish_reason() -> None:
     ]
 
 
-@pytest.mark.parametrize(("raw", "arguments"), [("", {}), ('{"a": ', {}), ("[1]", {}), ("{}", {})])
-def test_arguments_that_are_empty_or_no_json_object(raw: str, arguments: dict[str, Any]) -> None:
-    _, message = run(tools(tool(0, raw, id="c", name="f")), finish("length"), DONE)
-    assert message.tool_calls == (ToolCall("c", "f", arguments, raw),)
+@pytest.mark.parametrize(
+    ("raw", "complete"), [("", True), ('{"a": ', False), ("[1]", False), ('{"a": 1}', True)]
+)
+def test_arguments_that_are_empty_or_no_json_object(raw: str, complete: bool) -> None:
+    _, message = run(tools(tool(0, raw, id="c", name="f")), finish("tool_calls"), DONE)
+    arguments = {"a": 1} if complete and raw else {}
+    assert message.tool_calls == (ToolCall("c", "f", arguments, raw, complete=complete),)
+
+
+@pytest.mark.parametrize("reason", ["length", "content_filter"])
+def test_a_call_cut_by_a_token_limit_is_not_complete(reason: str) -> None:
+    # Even arguments that parse: the model was stopped while writing the call.
+    events, message = run(
+        tools(tool(0, "{}", id="a", name="f")),
+        tools(tool(1, '{"city": "Par', id="b", name="g")),
+        finish(reason),
+        DONE,
+    )
+    first, cut = message.tool_calls
+    assert (first.complete, cut.complete) == (True, False)
+    assert cut == ToolCall("b", "g", {}, '{"city": "Par', complete=False)
+    assert [e.call for e in events if isinstance(e, ToolCallEnd)] == [first, cut]
+    _, message = run(tools(tool(0, '{"a": 1}', id="a", name="f")), finish(reason), DONE)
+    assert not message.tool_calls[0].complete
+
+
+def test_a_call_never_ended_is_not_complete() -> None:
+    interpreter = openai_chat.Interpreter()
+    feed_all(interpreter, tools(tool(0, '{"a": 1}', id="a", name="f")))
+    assert interpreter.message.tool_calls == (
+        ToolCall("a", "f", {"a": 1}, '{"a": 1}', complete=False),
+    )
+    with pytest.raises(IncompleteStreamError) as info:
+        interpreter.finish()
+    assert not info.value.partial.tool_calls[0].complete
 
 
 def test_fragment_after_the_call_ended_is_ignored() -> None:
@@ -300,6 +336,60 @@ def test_fragment_after_the_call_ended_is_ignored() -> None:
     assert [e for e in events if isinstance(e, ToolCallEnd)] == [
         ToolCallEnd(0, message.tool_calls[0])
     ]
+
+
+def test_a_custom_tool_call_has_its_name_and_input() -> None:
+    custom = {"index": 0, "id": "c1", "type": "custom", "custom": {"name": "grep", "input": "a"}}
+    events, message = run(
+        chunk(choice(tool_calls=[custom])),
+        chunk(choice(tool_calls=[{"index": 0, "custom": {"input": "b c"}}])),
+        finish("tool_calls"),
+        DONE,
+    )
+    call = ToolCall("c1", "grep", {}, "ab c")
+    assert message.content == (call,)
+    assert call.raw == {}  # raw is not compared: check it apart
+    assert message.content[0].raw == {
+        "id": "c1",
+        "type": "custom",
+        "custom": {"name": "grep", "input": "ab c"},
+    }
+    assert events[1:] == [
+        ToolCallStart(0, "c1", "grep"),
+        ToolCallDelta(0, "a"),
+        ToolCallDelta(0, "b c"),
+        ToolCallEnd(0, call),
+        MessageStop("tool_calls", message),
+    ]
+
+
+def test_the_legacy_function_call_is_a_tool_call() -> None:
+    events, message = run(
+        chunk(choice(role="assistant", content=None, function_call={"name": "f", "arguments": ""})),
+        chunk(choice(function_call={"arguments": '{"a"'})),
+        chunk(choice(function_call={"arguments": ": 1}"})),
+        finish("function_call"),
+        DONE,
+    )
+    call = ToolCall("", "f", {"a": 1}, '{"a": 1}')
+    assert (message.content, message.stop_reason) == ((call,), "function_call")
+    assert message.content[0].raw == {"name": "f", "arguments": '{"a": 1}'}
+    assert openai_chat.is_legacy(message.tool_calls[0])
+    assert events[1:] == [
+        ToolCallStart(0, "", "f"),
+        ToolCallDelta(0, '{"a"'),
+        ToolCallDelta(0, ": 1}"),
+        ToolCallEnd(0, call),
+        MessageStop("function_call", message),
+    ]
+
+
+def test_an_unknown_tool_call_type_is_kept_whole() -> None:
+    fragment = {"index": 0, "id": "m1", "type": "mcp", "mcp": {"server": "s", "tool": "t"}}
+    _, message = run(chunk(choice(tool_calls=[fragment])), finish("tool_calls"), DONE)
+    (call,) = message.tool_calls
+    assert (call.id, call.name, call.raw_arguments, call.complete) == ("m1", "", "", True)
+    assert call.raw == {"id": "m1", "type": "mcp", "mcp": {"server": "s", "tool": "t"}}
 
 
 # --- choices, usage ----------------------------------------------------------------------
@@ -326,10 +416,12 @@ def test_usage_keeps_the_last_non_null_value() -> None:
         chunk(),  # e.g. a moderation chunk: empty choices, no usage
         DONE,
     )
-    assert message.usage == Usage(10, 5)
-    assert [e for e in events if isinstance(e, UsageUpdate)] == [UsageUpdate(Usage(10, 5))]
+    assert message.usage == Usage(10, 5, total_input_tokens=10)
+    assert [e for e in events if isinstance(e, UsageUpdate)] == [
+        UsageUpdate(Usage(10, 5, total_input_tokens=10))
+    ]
     _, message = run(usage(1, 1), usage(7, 8), DONE)
-    assert message.usage == Usage(7, 8)
+    assert message.usage == Usage(7, 8, total_input_tokens=7)
 
 
 def test_usage_details_are_mapped() -> None:
@@ -338,7 +430,9 @@ def test_usage_details_are_mapped() -> None:
         "completion_tokens_details": {"reasoning_tokens": 9},
     }
     _, message = run(usage(10, 20, **details), DONE)
-    assert message.usage == Usage(10, 20, cache_read_input_tokens=4, reasoning_tokens=9)
+    assert message.usage == Usage(
+        10, 20, cache_read_input_tokens=4, reasoning_tokens=9, total_input_tokens=10
+    )
 
 
 def test_unknown_fields_are_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -353,6 +447,187 @@ def test_unknown_fields_are_logged(caplog: pytest.LogCaptureFixture) -> None:
 def test_empty_data_is_ignored() -> None:
     _, message = run(say("a"), ServerSentEvent(data=""), DONE)
     assert message.text == "a"
+
+
+# --- raw: what the next turn needs ---------------------------------------------------------
+
+SIGNATURE = {"google": {"thought_signature": "c2ln"}}
+
+
+def test_gemini_thought_signature_is_kept_in_the_call() -> None:
+    fragment = tool(0, '{"city": "Paris"}', id="f1", type="function", name="w")
+    _, message = run(
+        chunk(choice(tool_calls=[fragment | {"extra_content": SIGNATURE}])),
+        finish("tool_calls"),
+        DONE,
+    )
+    assert message.tool_calls[0].raw == {
+        "id": "f1",
+        "type": "function",
+        "function": {"name": "w", "arguments": '{"city": "Paris"}'},
+        "extra_content": SIGNATURE,
+    }
+    assert message.tool_calls[0].signature == "c2ln"
+
+
+def test_openrouter_reasoning_details_are_kept_merged_by_index() -> None:
+    first = {"type": "reasoning.text", "text": "Th", "format": "anthropic-claude-v1", "index": 0}
+    events, message = run(
+        chunk(choice(reasoning="Th", reasoning_details=[first])),
+        chunk(
+            choice(reasoning="ink", reasoning_details=[{"type": "x", "text": "ink", "index": 0}])
+        ),
+        chunk(choice(reasoning_details=[{"signature": "S", "index": 0}])),
+        say("Hi"),
+        chunk(choice(reasoning_details=[{"type": "reasoning.encrypted", "data": "e", "index": 1}])),
+        finish(),
+        DONE,
+    )
+    # The neutral signature: a reasoning.text's signature, a reasoning.encrypted's data.
+    assert message.content == (ThinkingBlock("Think", "S"), TextBlock("Hi"), ThinkingBlock("", "e"))
+    assert message.content[0].raw == {
+        "reasoning": "Think",
+        "reasoning_details": [first | {"text": "Think", "signature": "S"}],
+    }
+    assert message.content[2].raw == {
+        "reasoning_details": [{"type": "reasoning.encrypted", "data": "e", "index": 1}]
+    }
+    assert [e for e in events if isinstance(e, ThinkingDelta)] == [
+        ThinkingDelta(0, "Th"),
+        ThinkingDelta(0, "ink"),
+    ]
+
+
+def test_each_block_keeps_the_fields_it_was_streamed_in() -> None:
+    _, message = run(
+        chunk(choice(reasoning_content="a", reasoning="a")),
+        chunk(choice(reasoning_content="b")),
+        say("x"),
+        chunk(choice(refusal="no")),
+        DONE,
+    )
+    assert [block.raw for block in message.content] == [
+        {"reasoning_content": "ab", "reasoning": "a"},
+        {"content": "x"},
+        {"refusal": "no"},
+    ]
+
+
+def test_message_raw_holds_the_reply_level_fields() -> None:
+    audio = {"id": "au_1", "transcript": "He", "expires_at": 5}
+    annotation = {"type": "url_citation", "url_citation": {"url": "u"}}
+    usage_fields = {"prompt_tokens": 5, "completion_tokens": 1, "prompt_cache_hit_tokens": 3}
+    _, message = run(
+        chunk(
+            {**choice(role="assistant", content="", refusal=None, audio=audio), "logprobs": None},
+            x_groq={"id": "req_1", "seed": 7},
+            system_fingerprint="fp",
+        ),
+        chunk(choice(content="x", audio={"transcript": "llo"}, annotations=[annotation])),
+        chunk({**choice(finish_reason="stop", role="assistant"), "native_finish_reason": "STOP"}),
+        chunk(usage=usage_fields, x_groq={"id": "req_1", "usage": {"queue_time": 0.1}}),
+        DONE,
+    )
+    assert message.raw == {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "model": "gpt-x",
+        "x_groq": {"id": "req_1", "seed": 7, "usage": {"queue_time": 0.1}},
+        "system_fingerprint": "fp",
+        "usage": usage_fields,
+        "choice": {"finish_reason": "stop", "logprobs": None, "native_finish_reason": "STOP"},
+        "message": {
+            "role": "assistant",
+            "content": "",
+            "refusal": None,
+            "audio": audio | {"transcript": "Hello"},
+            "annotations": [annotation],
+        },
+    }
+    assert message.content[0].raw == {"content": "x"}
+    assert message.usage is not None
+    assert message.usage.raw == usage_fields
+
+
+def test_annotations_are_the_citations_of_the_text() -> None:
+    first, second = ({"type": "url_citation", "url_citation": {"url": u}} for u in "ab")
+    _, message = run(
+        chunk(choice(annotations=[first])),  # before any text: for the next text block
+        say("x"),
+        chunk(choice(reasoning_content="hm")),
+        chunk(choice(annotations=[second])),  # for the last text block
+        DONE,
+    )
+    assert message.content == (TextBlock("x", citations=(first, second)), ThinkingBlock("hm"))
+    assert message.raw["message"]["annotations"] == [first, second]
+
+
+def test_usage_total_input_tokens_is_the_prompt_tokens() -> None:
+    _, message = run(usage(10, 2, prompt_tokens_details={"cached_tokens": 8}), DONE)
+    assert message.usage == Usage(10, 2, cache_read_input_tokens=8, total_input_tokens=10)
+    _, message = run(chunk(usage={"completion_tokens": 2}), DONE)
+    assert message.usage == Usage(0, 2)
+
+
+def test_raw_is_a_snapshot() -> None:
+    interpreter = openai_chat.Interpreter()
+    feed_all(interpreter, say("a"), tools(tool(0, "{", id="c", name="f")))
+    before = interpreter.message
+    feed_all(interpreter, say("b"), tools(tool(0, "}")), finish("tool_calls"), DONE)
+    assert [block.raw for block in before.content] == [
+        {"content": "a"},
+        {"id": "c", "function": {"arguments": "{", "name": "f"}},
+    ]
+    after = interpreter.message
+    assert after.content[1].raw["function"]["arguments"] == "{}"
+
+
+def test_an_empty_tool_calls_list_holds_nothing() -> None:
+    _, message = run(chunk(choice(role="assistant", content="a", tool_calls=[])), DONE)
+    assert message.raw["message"] == {"role": "assistant"}
+    assert message.content == (TextBlock("a"),)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ('{"choices": [{"delta": {"reasoning_details": {}}}]}', "reasoning_details is dict"),
+        ('{"choices": [{"delta": {"reasoning_details": [1]}}]}', "reasoning detail is int"),
+        ('{"choices": [{"delta": {"function_call": {"name": 1}}}]}', "name is int"),
+        ('{"choices": [{"delta": {"annotations": {}}}]}', "annotations is dict"),
+        ('{"choices": [{"delta": {"tool_calls": [{"custom": {"input": 1}}]}}]}', "input is int"),
+    ],
+)
+def test_known_fields_of_the_wrong_type_are_malformed(data: str, words: str) -> None:
+    with pytest.raises(MalformedEventError) as info:
+        run(ServerSentEvent(data=data))
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("delta", [say, lambda text: tools(tool(0, text))])
+def test_a_delta_costs_the_same_however_long_the_block(
+    monkeypatch: pytest.MonkeyPatch, delta: Any
+) -> None:
+    """Feeding a delta never joins what came before (that would be quadratic): the
+    pieces are joined only when a snapshot is taken."""
+    joins = 0
+    join = _fragments._Parts.value
+
+    def counting(parts: Any) -> str:
+        nonlocal joins
+        joins += 1
+        return join(parts)
+
+    monkeypatch.setattr(_fragments._Parts, "value", counting)
+    interpreter = openai_chat.Interpreter()
+    feed_all(interpreter, tools(tool(0, "", id="c", name="f")), say("a"))
+    before = joins
+    for _ in range(2000):
+        feed_all(interpreter, delta("xy"))
+    assert joins == before
+    assert (
+        len(interpreter.message.text) + len(interpreter.message.tool_calls[0].raw_arguments) > 4000
+    )
 
 
 # --- errors ----------------------------------------------------------------------------
@@ -403,7 +678,7 @@ def test_eof_without_done_is_incomplete() -> None:
         interpreter.finish()
     assert info.value.expected == "[DONE]"
     assert info.value.partial.text == "cut"
-    assert info.value.partial.usage == Usage(1, 2)
+    assert info.value.partial.usage == Usage(1, 2, total_input_tokens=1)
 
 
 @pytest.mark.parametrize(
@@ -461,7 +736,7 @@ def test_xai_recording() -> None:
         model="grok-3-mini",
         content=(ThinkingBlock("First, the user said"), TextBlock("Hello")),
         stop_reason="stop",
-        usage=Usage(12, 1, cache_read_input_tokens=11, reasoning_tokens=290),
+        usage=Usage(12, 1, cache_read_input_tokens=11, reasoning_tokens=290, total_input_tokens=12),
         provider="openai-chat",
     )
 
@@ -469,7 +744,10 @@ def test_xai_recording() -> None:
 def test_tool_call_recordings() -> None:
     message = recorded("groq-tool-call")
     assert message.content == (ToolCall("tk85n1k4m", "weather", {}, "{}"),)
-    assert (message.stop_reason, message.usage) == ("tool_calls", Usage(210, 15))
+    assert (message.stop_reason, message.usage) == (
+        "tool_calls",
+        Usage(210, 15, total_input_tokens=210),
+    )
     message = recorded("deepseek-tool-call")
     assert message.thinking == (
         "The user is asking for the weather in San Francisco. I need to use the weather tool to"
@@ -481,7 +759,9 @@ def test_tool_call_recordings() -> None:
         ToolCall("call_00_ioIn7yN9p1ZOMNpDLwd4MgAF", "weather", {"location": "San Francisco"}, raw),
     )
     assert [type(b) for b in message.content] == [ThinkingBlock, ToolCall]
-    assert message.usage == Usage(339, 83, cache_read_input_tokens=320, reasoning_tokens=39)
+    assert message.usage == Usage(
+        339, 83, cache_read_input_tokens=320, reasoning_tokens=39, total_input_tokens=339
+    )
 
 
 def test_text_recordings() -> None:
@@ -490,10 +770,15 @@ def test_text_recordings() -> None:
     assert message.text.endswith("ed human experiences and mutual respect.")
     assert len(message.text) == 1724
     assert (message.model, message.stop_reason) == ("gpt-4.1-nano-2025-04-14", "stop")
-    assert message.usage == Usage(16, 300, cache_read_input_tokens=0, reasoning_tokens=0)
+    assert message.usage == Usage(
+        16, 300, cache_read_input_tokens=0, reasoning_tokens=0, total_input_tokens=16
+    )
     message = recorded("deepseek-text")
-    assert (message.stop_reason, message.usage) == ("length", Usage(13, 400, 0))
+    assert (message.stop_reason, message.usage) == (
+        "length",
+        Usage(13, 400, 0, total_input_tokens=13),
+    )
     message = recorded("groq-reasoning")
     assert message.text.endswith('in "strawberry".\n\n**Final Answer**: $\\boxed{3}$')
     assert message.thinking.startswith("Okay, let me try to figure out")
-    assert message.usage == Usage(17, 1107, reasoning_tokens=963)
+    assert message.usage == Usage(17, 1107, reasoning_tokens=963, total_input_tokens=17)
