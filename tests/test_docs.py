@@ -77,6 +77,10 @@ EXPECTED: dict[str, list[str]] = {
         "httpx2: tick 1",
         "httpx2: tick 2",
     ],
+    "def agent(client": [
+        f"{provider}: It is 21 °C in Paris. (3 entries in the last request)"
+        for provider in ("anthropic", "openai-chat", "openai-responses", "gemini")
+    ],
     "stream.fan_out(3)": [
         "ui: plan",
         "ui: act",

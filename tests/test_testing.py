@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 
 import httpx
@@ -12,13 +13,16 @@ import trio.testing
 
 import trio_sse
 import trio_sse.testing
+from trio_sse.providers import Message, TextBlock, open_provider_stream
 from trio_sse.testing import (
     Drop,
     Pause,
     Raise,
+    Recording,
     ScriptedResponse,
     ScriptedTransport,
     encode_event,
+    provider_reply,
 )
 
 
@@ -101,3 +105,49 @@ def test_response_is_the_deprecated_old_name_of_scripted_response() -> None:
     assert "Response" not in trio_sse.testing.__all__
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         trio_sse.testing.Nope  # noqa: B018
+
+
+# --- recordings and provider replies, for agent frameworks' tests ---------------------------
+
+
+async def test_a_recording_plays_at_its_pace_on_trios_clock(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    events = [encode_event(str(n), id=str(n)) for n in range(3)]
+    recorded = Recording(
+        "POST",
+        "https://api.example/v1/messages",
+        200,
+        (("content-type", "text/event-stream"),),
+        ((0.0, events[0]), (2.5, events[1]), (4.0, events[2])),
+    )
+    recorded.save(tmp_path / "r.rec")
+    sources: list[tuple[Recording | Path, float | None, list[float]]] = [
+        (tmp_path / "r.rec", 1.0, [0.0, 2.5, 4.0]),
+        (recorded, 2.0, [0.0, 1.25, 2.0]),
+        (recorded, None, [0.0, 0.0, 0.0]),
+    ]
+    for source, speed, expected in sources:
+        transport = ScriptedTransport(ScriptedResponse.from_recording(source, speed=speed))
+        arrivals = []
+        async with httpx.AsyncClient(transport=transport) as client:
+            start = trio.current_time()
+            async with trio_sse.open_event_stream(client, "POST", "https://x/") as stream:
+                async for _ in stream:
+                    arrivals.append(trio.current_time() - start)
+        assert arrivals == expected
+    with pytest.raises(ValueError, match="speed"):
+        ScriptedResponse.from_recording(recorded, speed=0)
+
+
+async def test_provider_reply_scripts_a_realistic_reply() -> None:
+    message = Message(content=(TextBlock("hello"),))
+    transport = ScriptedTransport(ScriptedResponse(provider_reply("anthropic", message)))
+    async with (
+        httpx.AsyncClient(transport=transport) as client,
+        open_provider_stream(client, "anthropic", "https://x/v1/messages", json={}) as reply,
+    ):
+        async for _ in reply:
+            pass
+    assert reply.message.text == "hello"
+    assert reply.message.stop_reason == "end_turn"

@@ -1,4 +1,4 @@
-"""Test helpers for code that uses trio-sse: a scripted HTTP transport.
+"""Test helpers for code that uses trio-sse: a scripted HTTP transport, provider replies.
 
 :class:`ScriptedTransport` answers each request with the next :class:`ScriptedResponse` of its
 script: a status, headers, and a body of byte chunks, :class:`Pause` steps (on Trio's
@@ -18,10 +18,17 @@ it sees, so a test can check what was sent (a reconnect's ``Last-Event-ID``, say
 When the script runs out, every further request is answered 204 No Content: the way a
 server tells an EventSource client to stop reconnecting. Pass ``http=httpx2`` for an
 ``httpx2.AsyncClient``.
+
+For agent frameworks: :func:`provider_reply` builds the SSE events a provider would
+stream for a :class:`~trio_sse.providers.Message` (text, thinking, tool calls, usage, a
+stop reason), so a test scripts a realistic reply without a network or a key; and
+:meth:`ScriptedResponse.from_recording` plays a file that ``trio-sse record`` wrote, at
+its pace (on Trio's clock) or at once.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,16 +38,22 @@ from typing import Any, TypeAlias, Union
 import trio
 
 from ._http import TransportBase, httpx_module
+from ._recording import Recording as Recording
+from ._recording import RecordingError as RecordingError
+from ._replies import provider_reply as provider_reply
 
 __all__ = [
     "Drop",
     "Pause",
     "Raise",
+    "Recording",
+    "RecordingError",
     "ScriptedBody",
     "ScriptedResponse",
     "ScriptedTransport",
     "Step",
     "encode_event",
+    "provider_reply",
 ]
 
 
@@ -82,6 +95,33 @@ class ScriptedResponse:
     body: Sequence[Step] = ()
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=_event_stream_headers)
+
+    @classmethod
+    def from_recording(
+        cls, recording: Recording | str | os.PathLike[str], *, speed: float | None = 1.0
+    ) -> ScriptedResponse:
+        """The response a recording holds (a :class:`Recording`, or the path of a file
+        ``trio-sse record`` wrote), its chunks paced as they arrived.
+
+        ``speed``: 1 keeps the recorded pauses (:class:`Pause` steps, on Trio's clock: no
+        time at all under ``autojump_clock``), 2 halves them, ``None`` drops them.
+
+        Raises:
+            OSError | RecordingError: the file cannot be read as a recording.
+            ValueError: ``speed`` is not more than 0.
+        """
+        if speed is not None and not speed > 0:
+            raise ValueError(f"speed must be more than 0 (or None), got {speed}")
+        if not isinstance(recording, Recording):
+            recording = Recording.load(recording)
+        steps: list[Step] = []
+        previous = 0.0
+        for at, data in recording.chunks:
+            if speed is not None and at > previous:
+                steps.append(Pause((at - previous) / speed))
+                previous = at
+            steps.append(data)
+        return cls(steps, recording.status, dict(recording.headers))
 
 
 _NO_MORE = ScriptedResponse(status=204, headers={})
