@@ -13,7 +13,7 @@ import nox
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["tests", "differential", "lint", "typecheck", "package"]
+nox.options.sessions = ["tests", "tests_slow_path", "differential", "lint", "typecheck", "package"]
 nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
@@ -36,6 +36,16 @@ def tests(session: nox.Session) -> None:
     """
     install(session, "test")
     session.run("pytest", "--ignore=tests/differential", *session.posargs)
+
+
+@nox.session(python="3.12")
+def tests_slow_path(session: nox.Session) -> None:
+    """The test suite with the direct body path forced off (``TRIO_SSE_DIRECT_BODY=0``):
+    every body through httpx's own iterators, as on a client the direct path does not know."""
+    install(session, "test")
+    session.run(
+        "pytest", "--ignore=tests/differential", *session.posargs, env={"TRIO_SSE_DIRECT_BODY": "0"}
+    )
 
 
 @nox.session(python="3.12")
