@@ -105,10 +105,17 @@ def package(session: nox.Session) -> None:
 
 @nox.session(python="3.12")
 def bench(session: nox.Session) -> None:
-    """The benchmarks (decoder, loopback pipeline and its profile, chunk framing, many streams,
-    backpressure, cancellation), then the README's plot from their results."""
+    """The benchmarks: the workloads users have (a local inference server, TLS, 1,000 paced
+    streams plain and TLS, idle streams), then the synthetic ones (decoder, loopback pipeline
+    and its profile, chunk framing, many streams, backpressure, cancellation), then the
+    README's plot from their results."""
     install(session, "bench")
     results = "bench/results"
+    session.run("python", "bench/local_inference.py", "--json", f"{results}/local_inference.json")
+    session.run("python", "bench/tls.py", "--json", f"{results}/tls.json")
+    session.run("python", "bench/paced.py", "--json", f"{results}/paced.json")
+    session.run("python", "bench/paced.py", "--tls", "--json", f"{results}/paced_tls.json")
+    session.run("python", "bench/idle.py", "--json", f"{results}/idle.json")
     session.run("python", "bench/decoder.py", *session.posargs)
     session.run("python", "bench/pipeline.py", "--json", f"{results}/pipeline.json")
     session.run("python", "bench/profile.py")
