@@ -64,7 +64,7 @@ TESTED_VERSIONS: Final = {
 }
 """The versions whose private structure this module was tested against."""
 
-MAX_PIECE_BYTES: Final = 16 * 1024
+MAX_PIECE_BYTES: Final = 4 * 1024
 """The most one piece joins: h11's data events are joined until this is reached (one
 event is never split; h11 makes none larger than a read). It bounds what one decoder
 feed can turn into events at once, so a backlog read in one go is not decoded far ahead
