@@ -156,8 +156,14 @@ def main() -> None:
     for name, runs in results.items():
         best = min(runs, key=lambda run: run["cpu_us_per_event"])
         kib = max(run["kib_per_stream"] for run in runs)
-        summary[name] = {"cpu_us_per_event": best["cpu_us_per_event"], "kib_per_stream": kib}
+        summary[name] = {
+            "cpu_us_per_event": best["cpu_us_per_event"],
+            "kib_per_stream": kib,
+            "every_round_cpu_us_per_event": [run["cpu_us_per_event"] for run in runs],
+        }
         print(f"  {name:<32}{best['cpu_us_per_event']:>14.1f}{kib:>12.1f}{best['events']:>9,.0f}")
+        print(f"  {'':<32}every round: " + ", ".join(
+            f"{run['cpu_us_per_event']:.1f}" for run in runs))  # fmt: skip
     ratio = (
         summary["httpx-sse aiter_sse"]["cpu_us_per_event"]
         / summary["trio-sse open_event_stream"]["cpu_us_per_event"]
