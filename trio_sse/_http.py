@@ -2,8 +2,10 @@
 
 Everything trio-sse needs from a client is in the two Protocols below, so an
 ``httpx.AsyncClient`` and an ``httpx2.AsyncClient`` serve alike, and this is the only
-module that imports httpx. httpx2 is never imported here: when a caller's client is an
-httpx2 one, httpx2 is in ``sys.modules`` already, and its errors are recognised from there.
+module that imports httpx (besides :mod:`trio_sse._h11_body`, the direct body path behind
+:func:`raw_body`, which only this module loads). httpx2 is never imported here: when a
+caller's client is an httpx2 one, httpx2 is in ``sys.modules`` already, and its errors are
+recognised from there.
 """
 
 from __future__ import annotations
