@@ -15,7 +15,15 @@ import nox
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["tests", "differential", "lint", "typecheck", "package", "docs"]
+nox.options.sessions = [
+    "tests",
+    "tests_slow_path",
+    "differential",
+    "lint",
+    "typecheck",
+    "package",
+    "docs",
+]
 nox.options.download_python = "never"
 nox.options.error_on_missing_interpreters = True
 
@@ -39,6 +47,16 @@ def tests(session: nox.Session) -> None:
     """
     install(session, "test")
     session.run("pytest", "--ignore=tests/differential", *session.posargs)
+
+
+@nox.session(python="3.12")
+def tests_slow_path(session: nox.Session) -> None:
+    """The test suite with the direct body path forced off (``TRIO_SSE_DIRECT_BODY=0``):
+    every body through httpx's own iterators, as on a client the direct path does not know."""
+    install(session, "test")
+    session.run(
+        "pytest", "--ignore=tests/differential", *session.posargs, env={"TRIO_SSE_DIRECT_BODY": "0"}
+    )
 
 
 @nox.session(python="3.12")
@@ -113,10 +131,17 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python="3.12")
 def bench(session: nox.Session) -> None:
-    """The benchmarks (decoder, loopback pipeline and its profile, chunk framing, many streams,
-    backpressure, cancellation), then the README's plot from their results."""
+    """The benchmarks: the workloads users have (a local inference server, TLS, 1,000 paced
+    streams plain and TLS, idle streams), then the synthetic ones (decoder, loopback pipeline
+    and its profile, chunk framing, many streams, backpressure, cancellation), then the
+    README's plot from their results."""
     install(session, "bench")
     results = "bench/results"
+    session.run("python", "bench/local_inference.py", "--json", f"{results}/local_inference.json")
+    session.run("python", "bench/tls.py", "--json", f"{results}/tls.json")
+    session.run("python", "bench/paced.py", "--json", f"{results}/paced.json")
+    session.run("python", "bench/paced.py", "--tls", "--json", f"{results}/paced_tls.json")
+    session.run("python", "bench/idle.py", "--json", f"{results}/idle.json")
     session.run("python", "bench/decoder.py", *session.posargs)
     session.run("python", "bench/pipeline.py", "--json", f"{results}/pipeline.json")
     session.run("python", "bench/profile.py")

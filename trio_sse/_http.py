@@ -2,17 +2,19 @@
 
 Everything trio-sse needs from a client is in the two Protocols below, so an
 ``httpx.AsyncClient`` and an ``httpx2.AsyncClient`` serve alike, and this is the only
-module that imports httpx. httpx2 is never imported here: when a caller's client is an
-httpx2 one, httpx2 is in ``sys.modules`` already, and its errors are recognised from there.
+module that imports httpx (besides :mod:`trio_sse._h11_body`, the direct body path behind
+:func:`raw_body`, which only this module loads). httpx2 is never imported here: when a
+caller's client is an httpx2 one, httpx2 is in ``sys.modules`` already, and its errors are
+recognised from there.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from types import ModuleType
-from typing import Any, Protocol, TypeAlias, cast
+from typing import Any, Final, Protocol, TypeAlias, cast
 
 import httpx
 
@@ -75,6 +77,22 @@ class AsyncHTTPClient(Protocol):
     ) -> AbstractAsyncContextManager[AsyncHTTPResponse]: ...
 
 
+def _no_direct_body(response: object) -> None:
+    """Every body is read from ``response.stream``."""
+
+
+def _direct_body_reader() -> Callable[[object], AsyncIterator[bytes] | None]:
+    """:func:`trio_sse._h11_body.h11_body`, unless httpx or httpcore moved a private module."""
+    try:
+        from ._h11_body import h11_body  # here: its absence must not break the import
+    except ImportError:  # pragma: no cover (the tested versions have every module it uses)
+        return _no_direct_body
+    return h11_body
+
+
+_direct_body: Final = _direct_body_reader()
+
+
 def raw_body(response: AsyncHTTPResponse) -> AsyncIterator[bytes]:
     """The body's chunks, read straight from the transport when nothing needs decoding.
 
@@ -85,6 +103,10 @@ def raw_body(response: AsyncHTTPResponse) -> AsyncIterator[bytes]:
     ``response.stream`` itself, marked consumed as ``aiter_raw`` would mark it; errors are
     httpx's either way (the transport's stream raises them). A compressed body, or a
     response that is not a plain httpx / httpx2 one, goes through ``aiter_bytes``.
+
+    Over httpx's own HTTP/1.1 connection, shorter still: the direct body path of
+    :mod:`trio_sse._h11_body` reads the connection's h11 parser and socket itself, one
+    piece per socket read, where its gate allows (and ``response.stream`` otherwise).
     """
     stream = getattr(response, "stream", None)
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
@@ -95,6 +117,9 @@ def raw_body(response: AsyncHTTPResponse) -> AsyncIterator[bytes]:
         and getattr(response, "is_closed", True) is False
     ):
         response.is_stream_consumed = True  # type: ignore[attr-defined]  # checked above
+        direct = _direct_body(response)
+        if direct is not None:
+            return direct
         return cast("AsyncIterable[bytes]", stream).__aiter__()
     return response.aiter_bytes()
 

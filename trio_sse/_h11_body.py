@@ -1,0 +1,220 @@
+"""The direct body path: an unencoded HTTP/1.1 body read from httpcore's connection itself.
+
+Between httpx's ``response.stream`` and the socket, an HTTP/1.1 body passes through five
+async generators (httpx's bound stream and transport stream, httpcore's pool stream,
+connection stream and body loop) and two exception-mapping context managers, once per
+HTTP chunk; on a token stream, where each event is its own chunk, that is most of the
+cost that is not parsing. Once the response head has been checked, :func:`h11_body`
+reads the body from the connection's own h11 state machine and network stream instead,
+as httpcore's ``_receive_response_body`` does, and hands out all the body data that one
+socket read brought as one piece (up to :data:`MAX_PIECE_BYTES`), where httpcore hands
+out each chunk on its own. h11 stays the parser.
+
+It leans on private structure of httpx, httpcore and h11, so it is engaged only where it
+is known to be right, and :func:`h11_body` returns ``None`` everywhere else (the caller
+then reads ``response.stream`` as before):
+
+- the versions it was tested with (:data:`TESTED_VERSIONS`);
+- an ``httpx.AsyncClient`` response over httpcore's pool and its HTTP/1.1 connection
+  (not HTTP/2, not httpx2, not a mock or any other transport), with no ``trace``
+  extension and httpcore's debug logging off (both would miss the body's events);
+- ``TRIO_SSE_DIRECT_BODY`` not set to ``0`` (or ``false``, ``no``, ``off``).
+
+The caller has already checked that the body is unencoded and unread. The connection goes
+back to the pool exactly as before: closing the response (the pump's ``async with
+client.stream(...)`` does, in its own task) runs httpcore's own close, which keeps the
+connection when h11 saw the whole body and closes it otherwise (after a cancellation,
+say). Errors are httpx's, mapped by httpx's own function from httpcore's, as on the
+usual path. ``docs/upstream/`` has the changes that would make this module unnecessary.
+"""
+
+# This module's purpose is httpx's and httpcore's private structure: pyright's report of
+# private use would flag every line of it.
+# pyright: reportPrivateUsage=false
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Final, cast
+
+import h11
+import httpcore
+import httpx
+import trio
+
+# Private modules: trio_sse._http imports this one under ``except ImportError``, so
+# their absence only turns the direct path off.
+from httpcore._async.connection_pool import PoolByteStream
+from httpcore._async.http11 import AsyncHTTP11Connection, HTTP11ConnectionByteStream
+from httpcore._backends.base import AsyncNetworkStream
+from httpcore._backends.trio import TrioStream
+from httpx._client import BoundAsyncStream
+from httpx._transports.default import AsyncResponseStream, map_httpcore_exceptions
+
+__all__ = ["DISABLE_VARIABLE", "MAX_PIECE_BYTES", "TESTED_VERSIONS", "H11Body", "h11_body"]
+
+DISABLE_VARIABLE: Final = "TRIO_SSE_DIRECT_BODY"
+"""Set to ``0`` (or ``false``, ``no``, ``off``) to read every body the usual way."""
+
+TESTED_VERSIONS: Final = {
+    "httpx": ("0.28.1",),
+    "httpcore": ("1.0.9",),
+    "h11": ("0.16.0",),
+}
+"""The versions whose private structure this module was tested against."""
+
+MAX_PIECE_BYTES: Final = 4 * 1024
+"""The most one piece joins: h11's data events are joined until this is reached (one
+event is never split; h11 makes none larger than a read). It bounds what one decoder
+feed can turn into events at once, so a backlog read in one go is not decoded far ahead
+of a consumer that lags."""
+
+_OFF: Final = frozenset({"0", "false", "no", "off"})
+_HTTPCORE_LOGGER: Final = logging.getLogger("httpcore.http11")
+
+
+def _versions_tested() -> bool:
+    found = {
+        "httpx": httpx.__version__,
+        "httpcore": httpcore.__version__,
+        "h11": getattr(h11, "__version__", ""),  # not in h11's __all__
+    }
+    return all(found[name] in versions for name, versions in TESTED_VERSIONS.items())
+
+
+_ENGAGEABLE: Final = _versions_tested()
+
+
+def h11_body(response: object) -> H11Body | None:
+    """The direct reader of ``response``'s body, or ``None`` where it does not apply.
+
+    ``response`` must be unencoded, not yet read and not closed (the caller checks).
+    Synchronous: no checkpoint.
+    """
+    if not _ENGAGEABLE or os.environ.get(DISABLE_VARIABLE, "").strip().lower() in _OFF:
+        return None
+    try:
+        return _walk(getattr(response, "stream", None))
+    except AttributeError:  # the structure is not what it was tested with
+        return None
+
+
+def _walk(bound: object) -> H11Body | None:
+    """From httpx's bound stream down to the connection, each layer checked by type."""
+    if type(bound) is not BoundAsyncStream:
+        return None
+    transport_stream = bound._stream
+    if type(transport_stream) is not AsyncResponseStream:
+        return None
+    pool_stream = transport_stream._httpcore_stream
+    if type(pool_stream) is not PoolByteStream:
+        return None
+    body = pool_stream._stream
+    if type(body) is not HTTP11ConnectionByteStream or body._closed:
+        return None
+    connection, request = body._connection, body._request
+    if type(connection) is not AsyncHTTP11Connection:
+        return None
+    if "trace" in request.extensions or _HTTPCORE_LOGGER.isEnabledFor(logging.DEBUG):
+        return None  # httpcore would report the body's progress: let it
+    parser = connection._h11_state
+    if type(parser) is not h11.Connection or parser.their_state is not h11.SEND_BODY:
+        return None
+    read_timeout: float | None = request.extensions.get("timeout", {}).get("read")
+    return H11Body(parser, connection._network_stream, read_timeout, connection.READ_NUM_BYTES)
+
+
+class H11Body:
+    """The body's pieces: each, the body data (chunk contents) of one socket read, joined.
+
+    An async iterator, like the stream it replaces, but with nothing to close: the
+    response's own close releases the connection. ``__anext__`` is a checkpoint when it
+    reads the socket (not when the last read left a chunk to hand out). Cancelled there,
+    it leaves the connection mid-body, so closing the response closes the connection.
+
+    Raises (from ``__anext__``): ``httpx.ReadError`` when the socket breaks,
+    ``httpx.ReadTimeout`` past a read timeout the request set, and
+    ``httpx.RemoteProtocolError`` when the server breaks HTTP/1.1 (a body cut short
+    included), each chained as httpx chains it.
+    """
+
+    __slots__ = ("_done", "_error", "_max_bytes", "_network", "_parser", "_receive", "_timeout")
+
+    def __init__(
+        self,
+        parser: h11.Connection,
+        network: AsyncNetworkStream,
+        timeout: float | None,
+        max_bytes: int,
+    ) -> None:
+        self._parser = parser
+        self._network = network
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._done = False
+        self._error: httpx.RemoteProtocolError | None = None
+        # Trio's stream itself when nothing else is asked of a read: httpcore's read adds
+        # an exception map and a cancel scope per call; errors are mapped below instead.
+        self._receive = (
+            network._stream.receive_some
+            if type(network) is TrioStream and timeout is None
+            else None
+        )
+
+    def __aiter__(self) -> H11Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._done:
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            raise StopAsyncIteration
+        parser = self._parser
+        parts: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                event = parser.next_event()
+                if isinstance(event, h11.Data):
+                    data = bytes(event.data)  # (bytes already: no copy)
+                    parts.append(data)
+                    size += len(data)
+                    if size >= MAX_PIECE_BYTES:
+                        break
+                elif event is h11.NEED_DATA:
+                    if parts:
+                        break  # everything this read brought
+                    parser.receive_data(await self._read())
+                elif type(event) is h11.EndOfMessage or event is h11.PAUSED:
+                    self._done = True
+                    if parts:
+                        break
+                    raise StopAsyncIteration
+        except h11.RemoteProtocolError as exc:
+            try:
+                with map_httpcore_exceptions():
+                    raise httpcore.RemoteProtocolError(exc) from exc
+            except httpx.RemoteProtocolError as mapped:
+                if not parts:
+                    raise
+                # The data before the fault first (the usual path yields it chunk by
+                # chunk before it meets the fault), the error on the next call.
+                self._done, self._error = True, mapped
+        return b"".join(parts)
+
+    async def _read(self) -> bytes:
+        receive = self._receive
+        if receive is None:
+            try:
+                return await self._network.read(self._max_bytes, timeout=self._timeout)
+            except Exception:
+                with map_httpcore_exceptions():  # httpcore's errors, as on the usual path
+                    raise
+        try:
+            # bytes from Trio's own streams (typed to allow a bytearray, which h11 takes too)
+            return cast("bytes", await receive(self._max_bytes))
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            with map_httpcore_exceptions():  # as httpcore's TrioStream.read maps them
+                raise httpcore.ReadError(exc) from exc
