@@ -9,6 +9,7 @@ from typing import Final
 
 from ._errors import ContentTypeError, NetworkError, SSEError, StatusError
 from ._http import AsyncHTTPResponse, is_transient, raw_body, request_errors
+from ._inflate import inflated_body
 
 __all__ = ["as_network_errors", "body_chunks", "check_response"]
 
@@ -35,9 +36,14 @@ async def body_chunks(response: AsyncHTTPResponse) -> AsyncGenerator[AsyncIterat
     """The body's (content-decoded) chunks, closed promptly however the reader leaves.
 
     httpx implements its body iterators as async generators; one abandoned half-way would
-    be left for the garbage collector, and Trio warns about that.
+    be left for the garbage collector, and Trio warns about that. A gzip or deflate body
+    is inflated here in pieces of at most 64 KiB (:mod:`trio_sse._inflate`), not by
+    httpx, which inflates each read whole: memory stays bounded whatever the ratio.
     """
-    chunks = raw_body(response)
+    encoding = response.headers.get("content-encoding", "")
+    chunks = inflated_body(response, encoding) if encoding else None
+    if chunks is None:
+        chunks = raw_body(response)
     try:
         yield chunks
     finally:
