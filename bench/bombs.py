@@ -12,7 +12,7 @@ above the process's RSS before the stream, and the events read (or the error).
 - tokens-gzip / tokens-identity: 20,000 token events, gzip flushed per event as a server
   does, or plain: what asking for identity costs on a normal stream.
 
-    python bench/bombs.py [--case NAME]
+    python bench/bombs.py [--case NAME] [--trace]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import resource
 import subprocess
 import sys
 import time
+import tracemalloc
 import zlib
 from collections.abc import Iterable, Iterator
 from functools import partial
@@ -82,7 +83,7 @@ def rss_mib() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / MiB
 
 
-async def measure(case: str) -> dict[str, Any]:
+async def measure(case: str, trace: bool) -> dict[str, Any]:
     headers, payload = body(case)
 
     async def handler(stream: trio.SocketStream) -> None:
@@ -97,24 +98,27 @@ async def measure(case: str) -> dict[str, Any]:
     async with trio.open_nursery() as nursery:
         listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
         url = f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}/"
-        before = rss_mib()
-        wall, cpu = time.perf_counter(), time.process_time()
-        events = 0
-        try:
-            async with (
-                httpx.AsyncClient() as client,
-                trio_sse.open_event_stream(client, "GET", url, retry=None) as stream,
-            ):
-                async for _ in stream:
-                    events += 1
-        except trio_sse.SSEError as exc:
-            result["error"] = type(exc).__name__
+        async with httpx.AsyncClient() as client:  # made first: its TLS context is ~16 MiB
+            before = rss_mib()
+            if trace:
+                tracemalloc.start()
+            wall, cpu = time.perf_counter(), time.process_time()
+            events = 0
+            try:
+                async with trio_sse.open_event_stream(client, "GET", url, retry=None) as stream:
+                    async for _ in stream:
+                        events += 1
+            except trio_sse.SSEError as exc:
+                result["error"] = type(exc).__name__
         result["wall_s"] = round(time.perf_counter() - wall, 3)
         result["cpu_s"] = round(time.process_time() - cpu, 3)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         # The body was built before ``before``; only the endless line is big (64 MiB).
         result["peak_rss_above_start_mib"] = round(peak - before, 1)
         result["events"] = events
+        if trace:
+            result["traced_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / MiB, 2)
+            tracemalloc.stop()
         nursery.cancel_scope.cancel()
     return result
 
@@ -125,14 +129,20 @@ CASES = ["stacked", "blank", "data-lines", "endless-line", "tokens-gzip", "token
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", choices=CASES)
+    parser.add_argument(
+        "--trace", action="store_true", help="also the tracemalloc peak (slower; RSS inflates)"
+    )
     args = parser.parse_args()
     if args.case:
-        print(json.dumps(trio.run(measure, args.case)))
+        print(json.dumps(trio.run(measure, args.case, args.trace)))
         return
     print(f"trio-sse {trio_sse.__version__}, Python {sys.version.split()[0]}")
     for case in CASES:
         out = subprocess.run(
-            [sys.executable, __file__, "--case", case], capture_output=True, text=True, check=False
+            [sys.executable, __file__, "--case", case, *(["--trace"] if args.trace else [])],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         print(out.stdout.strip() or out.stderr.strip().splitlines()[-1])
 

@@ -478,7 +478,7 @@ _real_stream = st.tuples(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=4 * settings().max_examples)
 @given(text=_real_stream, cuts=st.lists(st.integers(min_value=0), max_size=30))
 def test_agrees_with_the_reference_on_real_shaped_streams(text: str, cuts: list[int]) -> None:
     data = text.encode()
@@ -514,7 +514,7 @@ def outcome(pieces: list[bytes], max_event_size: int) -> tuple[object, ...]:
     return delivered, failed, decoder.last_event_id, decoder.retry
 
 
-@settings(max_examples=300)
+@settings(max_examples=3 * settings().max_examples)
 @given(
     text=_real_stream,
     cuts=st.lists(st.integers(min_value=0), max_size=30),

@@ -295,14 +295,14 @@ class SSEDecoder:
 
     def _feed_lines(self, text: str, events: list[ServerSentEvent]) -> None:
         """The line path: every line of ``text``, the first continuing any held line."""
-        if "\n\n\n" in text:
-            # Blank lines after the first in a row do nothing: a flood of them costs a
-            # search in C per byte, not a loop iteration per line.
-            text = _BLANK_RUN.sub("\n\n", text)
         if "\n" not in text:  # only more of the line under way (and cheaper than split)
             lines: list[str] = []
             tail = text
         else:
+            if "\n\n\n" in text:
+                # Blank lines after the first in a row do nothing: a flood of them costs
+                # a search in C per byte, not a loop iteration per line.
+                text = _BLANK_RUN.sub("\n\n", text)
             lines = text.split("\n")
             tail = lines.pop()  # after the last line end: "" when ``text`` ends a line
         if lines:
