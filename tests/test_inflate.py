@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 import trio
+import trio.testing
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from trio_sse import EventTooLargeError, NetworkError, open_event_stream
 from trio_sse._http import sse_request_headers
 from trio_sse._inflate import PIECE, _Layer, inflated_body
 
+from .scripted import Script, scripted_client
 from .servers import SSE_HEAD, ServerLog, serve_raw
 
 MiB = 1024 * 1024
@@ -106,6 +108,49 @@ class TestLayers:
         with pytest.raises(NetworkError, match="DecodingError") as info:
             inflate([coding], [b"\x1f\x8bnot really gzip"])
         assert not info.value.transient
+
+    async def test_a_body_a_hook_already_read_is_served_from_httpxs_copy(self) -> None:
+        body = gzip.compress(b"data: a\n\n")
+        response = httpx.Response(200, headers={"content-encoding": "gzip"}, content=body)
+        await response.aread()
+        assert inflated_body(response, "gzip") is None  # aiter_raw would raise StreamConsumed
+
+    async def test_a_response_hook_that_reads_a_gzip_body_loses_no_event(self) -> None:
+        async def read_it(response: httpx.Response) -> None:
+            await response.aread()
+
+        headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+        script = Script([gzip.compress(b"data: a\n\ndata: b\n\n")], headers=headers)
+        client, _ = scripted_client(script, event_hooks={"response": [read_it]})
+        async with open_event_stream(client, "GET", "/s", reconnect=False) as events:
+            assert [event.data async for event in events] == ["a", "b"]
+
+    async def test_every_piece_of_one_read_is_a_checkpoint(self) -> None:
+        class Raw:
+            def __init__(self) -> None:
+                self.chunks = [gzip_bomb(4 * MiB)]
+
+            async def __anext__(self) -> bytes:
+                if not self.chunks:
+                    raise StopAsyncIteration
+                return self.chunks.pop()
+
+            def __aiter__(self) -> Raw:
+                return self
+
+        class Response:
+            def aiter_raw(self) -> Raw:
+                return Raw()
+
+        body = inflated_body(Response(), "gzip")
+        assert body is not None
+        sizes = []
+        for _ in range(4 * MiB // PIECE):  # one read: 64 pieces
+            with trio.testing.assert_checkpoints():
+                sizes.append(len(await body.__anext__()))
+        assert sizes == [PIECE] * 64
+        with pytest.raises(StopAsyncIteration):
+            await body.__anext__()
 
     def test_codings_left_to_the_client(self) -> None:
         response = httpx.Response(200, content=b"")

@@ -190,12 +190,13 @@ class SSEDecoder:
             except UnicodeDecodeError:
                 text = self._careful_text(chunk)
         if self._carry:
-            seam = self._carry_tail + text
-            if self._carry_size + len(text) <= self._carry_limit and _holds_no_end(seam):
-                self._carry.append(text)  # still no event ends: nothing to scan yet
-                self._carry_size += len(text)
-                self._carry_tail = seam[-4:]
-                return []
+            if self._carry_size + len(text) <= self._carry_limit:
+                seam = self._carry_tail + text
+                if _holds_no_end(seam):
+                    self._carry.append(text)  # still no event ends: nothing to scan yet
+                    self._carry_size += len(text)
+                    self._carry_tail = seam[-4:]
+                    return []
             self._carry.append(text)
             text = "".join(self._carry)
             self._carry = []

@@ -18,6 +18,8 @@ import zlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Final
 
+import trio
+
 from ._errors import NetworkError
 
 __all__ = ["PIECE", "inflated_body"]
@@ -105,8 +107,11 @@ class _InflatedBody:
     """The body's raw chunks through each layer, a piece at a time.
 
     A class, not an async generator, so that leaving it half-way needs no finaliser:
-    :meth:`aclose` closes the raw iterator underneath. Inflating takes no checkpoint;
-    the raw iterator's reads are the checkpoints, and cancelling one cancels the read.
+    :meth:`aclose` closes the raw iterator underneath. Each step is a checkpoint, also
+    when it reads nothing (a bomb inflates one read to thousands of pieces), so the rest
+    of the program runs and a cancellation lands between pieces; a step cancelled at its
+    checkpoint has taken no piece, so none is lost. A step that needs a read awaits the
+    raw iterator, which the client's read errors come out of.
     """
 
     def __init__(self, raw: AsyncIterator[bytes], codings: list[str]) -> None:
@@ -118,6 +123,7 @@ class _InflatedBody:
         return self
 
     async def __anext__(self) -> bytes:
+        await trio.lowlevel.checkpoint()  # one piece per step, however much one read holds
         while True:
             piece = next(self._pieces, None)
             if piece is not None:
@@ -146,14 +152,15 @@ def inflated_body(response: object, content_encoding: str) -> AsyncIterator[byte
     """The body inflated in pieces of at most :data:`PIECE` bytes, or ``None``.
 
     ``None`` when there is nothing to inflate, when a coding is one this module leaves to
-    the client (``br``, ``zstd``), or when the response has no ``aiter_raw``.
+    the client (``br``, ``zstd``), when the response has no ``aiter_raw``, or when its
+    body was read already (a response hook's ``aread``: httpx holds it inflated).
 
     Raises (from iterating):
         NetworkError: the body does not decode (not transient: trying again will not help).
     """
     codings = _codings(content_encoding)
     aiter_raw = getattr(response, "aiter_raw", None)
-    if not codings or aiter_raw is None:
+    if not codings or aiter_raw is None or getattr(response, "is_stream_consumed", False):
         return None
     raw: AsyncIterator[bytes] = aiter_raw()
     return _InflatedBody(raw, codings)
