@@ -190,7 +190,9 @@ class SSEDecoder:
             except UnicodeDecodeError:
                 text = self._careful_text(chunk)
         if self._carry:
-            if self._carry_size + len(text) <= self._carry_limit:
+            # Only a piece shorter than the carry is worth appending: re-scanning a carry
+            # no longer than the new text costs no more than the text itself.
+            if len(text) < self._carry_size and self._carry_size + len(text) <= self._carry_limit:
                 seam = self._carry_tail + text
                 if _holds_no_end(seam):
                     self._carry.append(text)  # still no event ends: nothing to scan yet
