@@ -199,8 +199,8 @@ class SSEDecoder:
                     self._carry_size += len(text)
                     self._carry_tail = seam[-4:]
                     return []
-            self._carry.append(text)
-            text = "".join(self._carry)
+            carry = self._carry
+            text = carry[0] + text if len(carry) == 1 else "".join(carry) + text
             self._carry = []
         events: list[ServerSentEvent] = []
         if "\r" in text:
@@ -239,7 +239,13 @@ class SSEDecoder:
         may hold one goes line by line. A blank line is two line ends in a row, in any
         mix of CR, LF and CR LF, or one at the start.
         """
-        if len(rest) <= self._carry_limit and rest[0] not in "\r\n" and _holds_no_end(rest):
+        if len(rest) <= self._carry_limit and not (
+            rest[0] in "\r\n"
+            or "\n\n" in rest
+            or "\n\r" in rest
+            or "\r\r" in rest
+            or "retry" in rest
+        ):  # as _holds_no_end, inline: this runs once per chunk of a token stream
             self._carry = [rest]
             self._carry_size = len(rest)
             self._carry_tail = rest[-4:]
