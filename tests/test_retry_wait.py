@@ -109,3 +109,28 @@ async def test_an_oversized_retry_from_a_real_server(nursery: trio.Nursery) -> N
             assert events.status_code == 204
     assert received == [("a", None), ("b", int(HUGE_RETRY))]
     assert connections == 2
+
+
+async def test_a_retry_after_date_too_far_off_from_a_real_server(nursery: trio.Nursery) -> None:
+    connections = 0
+
+    async def handler(stream: trio.SocketStream, head: bytes) -> None:
+        nonlocal connections
+        connections += 1
+        if connections == 1:
+            await stream.send_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 0 JAN 2147483648 0:0\r\n"
+                b"content-length: 4\r\nconnection: close\r\n\r\nbusy"
+            )
+        else:
+            await stream.send_all(SSE_HEAD + b"data: a\n\n")
+
+    port = await serve_raw_with_head(nursery, handler)
+    policy = RetryPolicy(base=0.01, jitter=0)
+    with trio.fail_after(10):
+        async with (
+            httpx.AsyncClient() as client,
+            open_event_stream(client, "POST", f"http://127.0.0.1:{port}/", retry=policy) as events,
+        ):
+            assert [event.data async for event in events] == ["a"]
+    assert connections == 2
