@@ -130,6 +130,25 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(python="3.12")
+def fuzz(session: nox.Session) -> None:
+    """The property tests and hostile-server tests with 100x the examples, freshly random.
+
+    Not in the default run (CI runs the same tests seeded, in bounded time):
+    ``nox -s fuzz``, or ``nox -s fuzz -- -k decoder`` for part of it.
+    """
+    install(session, "test")
+    session.run(
+        "pytest",
+        "tests/test_decoder.py",
+        "tests/test_inflate.py",
+        "tests/test_retry.py",
+        "tests/test_retry_wait.py",
+        *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "fuzz"},
+    )
+
+
+@nox.session(python="3.12")
 def bench(session: nox.Session) -> None:
     """The benchmarks: the workloads users have (a local inference server, TLS, 1,000 paced
     streams plain and TLS, idle streams), then the synthetic ones (decoder, loopback pipeline

@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 import trio
+from hypothesis import settings
 
 from .servers import ServerLog, serve_app
+
+# Property tests and fuzzers: the same examples on every run by default (seeded, so CI is
+# reproducible and bounded); ``HYPOTHESIS_PROFILE=fuzz`` (``nox -s fuzz``) runs 100x more,
+# freshly random each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("fuzz", max_examples=10_000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

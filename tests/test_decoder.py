@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -293,11 +294,37 @@ class TestMaxEventSize:
         assert [e.data for e in info.value.events] == ["a"]
 
     def test_exactly_at_the_limit_is_fine(self) -> None:
-        # Lines of 10 characters, data of 10 (the LF that joins them is not counted).
-        decoder = SSEDecoder(max_event_size=10)
+        # Data of 11 characters: two values of 5 and the LF that joins them.
+        decoder = SSEDecoder(max_event_size=11)
         assert [e.data for e in decoder.feed(b"data:01234\ndata:56789\n\n")] == ["01234\n56789"]
         with pytest.raises(EventTooLargeError):
             decoder.feed(b"data:01234\ndata:567890\n\n")
+
+    @pytest.mark.parametrize("line", [b"data\n", b"data:\n", b"data: \n", b"data:\r\n"])
+    def test_empty_data_lines_count_their_line_feeds(self, line: bytes) -> None:
+        # 100,000 empty values joined are 99,999 line feeds: far over a limit of 1,000.
+        body = line * 100_000 + b"\n"
+        for pieces in ([body], [body[i : i + 4096] for i in range(0, len(body), 4096)]):
+            decoder = SSEDecoder(max_event_size=1000)
+            with pytest.raises(EventTooLargeError):
+                feed_all(pieces, decoder)
+
+    def test_the_joining_line_feeds_are_counted_at_the_limit(self) -> None:
+        # 1,001 empty values hold 1,000 line feeds: exactly the limit; one more is over.
+        assert both_ways(b"data\n" * 1001 + b"\n") == [("message", "\n" * 1000, "", None)]
+        decoder = SSEDecoder(max_event_size=1000)
+        assert [len(e.data) for e in decoder.feed(b"data\n" * 1001 + b"\n")] == [1000]
+        with pytest.raises(EventTooLargeError):
+            decoder.feed(b"data\n" * 1002 + b"\n")
+
+    def test_an_endless_run_of_data_lines_stays_bounded(self) -> None:
+        decoder = SSEDecoder(max_event_size=1000)
+        fed = 0
+        with pytest.raises(EventTooLargeError):
+            for _ in range(10_000):  # the limit must stop it at the 1,002nd line
+                decoder.feed(b"data\n")
+                fed += 1
+        assert fed == 1001
 
     def test_feed_after_error_needs_new_stream(self) -> None:
         decoder = SSEDecoder(max_event_size=10)
@@ -326,6 +353,41 @@ def test_work_is_linear_in_a_long_line_fed_bytewise() -> None:
         decoder.feed(piece)
     [event] = decoder.feed(b"\n\n")
     assert len(event.data) == 1_000_000
+
+
+def test_bytewise_cost_does_not_grow_with_the_carried_event() -> None:
+    # Fed a byte at a time, a 4,000-byte event is carried whole until its blank line: each
+    # byte must cost a constant, not a re-scan of the carry (which made it 6x a 40-byte one).
+    def seconds_per_byte(size: int) -> float:
+        body = (b"data: " + b"x" * (size - 8) + b"\n\n") * (120_000 // size)
+        pieces = bytewise(body)
+        best = float("inf")
+        for _ in range(3):
+            feed = SSEDecoder().feed
+            start = time.perf_counter()
+            count = sum(len(feed(piece)) for piece in pieces)
+            best = min(best, time.perf_counter() - start)
+            assert count == 120_000 // size
+        return best / len(body)
+
+    assert seconds_per_byte(4000) < 2.5 * seconds_per_byte(40)
+
+
+def test_a_flood_of_blank_lines_costs_far_less_per_byte_than_events() -> None:
+    # An inflated bomb is mostly blank lines: each must not cost a loop iteration.
+    def seconds_per_byte(chunk: bytes) -> float:
+        best = float("inf")
+        for _ in range(3):
+            feed = SSEDecoder().feed
+            start = time.perf_counter()
+            for _ in range(8):
+                feed(chunk)
+            best = min(best, time.perf_counter() - start)
+        return best / (8 * len(chunk))
+
+    events = seconds_per_byte(b"data: x\n\n" * 7000)
+    for blank in (b"\n", b"\r\n", b"\r"):
+        assert seconds_per_byte(blank * 65536) < events / 10
 
 
 # -- properties ---------------------------------------------------------------------------
@@ -416,7 +478,7 @@ _real_stream = st.tuples(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=4 * settings().max_examples)
 @given(text=_real_stream, cuts=st.lists(st.integers(min_value=0), max_size=30))
 def test_agrees_with_the_reference_on_real_shaped_streams(text: str, cuts: list[int]) -> None:
     data = text.encode()
@@ -452,7 +514,7 @@ def outcome(pieces: list[bytes], max_event_size: int) -> tuple[object, ...]:
     return delivered, failed, decoder.last_event_id, decoder.retry
 
 
-@settings(max_examples=300)
+@settings(max_examples=3 * settings().max_examples)
 @given(
     text=_real_stream,
     cuts=st.lists(st.integers(min_value=0), max_size=30),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -9,7 +10,7 @@ from email.utils import format_datetime
 import pytest
 
 from trio_sse import RetryPolicy
-from trio_sse._retry import retry_after
+from trio_sse._retry import retry_after, retry_seconds
 
 
 def test_delays_grow_by_factor_up_to_the_cap_without_jitter() -> None:
@@ -21,6 +22,40 @@ def test_the_servers_retry_replaces_base() -> None:
     policy = RetryPolicy(base=5, factor=2, cap=60, jitter=0)
     assert [policy.delay(n, server_retry=0.25) for n in (1, 2, 3)] == [0.25, 0.5, 1.0]
     assert policy.delay(1, server_retry=0) == 0
+
+
+def test_jitter_goes_on_top_of_the_servers_retry() -> None:
+    draws = random.Random(5)
+    policy = RetryPolicy(base=1, factor=2, cap=30, jitter=1.0, random=random.Random(5).random)
+    waits = [policy.delay(n, server_retry=3) for n in range(1, 6)]
+    expected = [min(30, 3 * 2 ** (n - 1) * (1 + draws.random())) for n in range(1, 6)]
+    assert waits == expected
+    assert all(wait >= 3 * 2 ** (n - 1) for n, wait in enumerate(waits[:3], 1))
+
+
+@pytest.mark.parametrize("draw", [0.0, 0.5, 0.999999])
+@pytest.mark.parametrize("jitter", [0.0, 0.3, 1.0])
+def test_the_servers_retry_is_the_least_wait_and_the_cap_the_most(
+    draw: float, jitter: float
+) -> None:
+    policy = RetryPolicy(base=1, factor=2, cap=10, jitter=jitter, random=lambda: draw)
+    for server in (0.0, 0.1, 2.0, 9.0, 10.0, 50.0):
+        for n in (1, 2, 5, 100):
+            wait = policy.delay(n, server_retry=server)
+            assert min(server, 10) <= wait <= 10
+            assert wait == min(10, min(10, server * 2 ** (n - 1)) * (1 + jitter * draw))
+
+
+@pytest.mark.parametrize("millis", [10**311, 10**312, 10**400, 10**4000])
+def test_a_server_retry_too_large_for_a_float_waits_the_cap(millis: int) -> None:
+    assert retry_seconds(millis) == (1e308 if millis == 10**311 else math.inf)
+    policy = RetryPolicy(cap=42, jitter=0.5, random=lambda: 0.5)
+    assert policy.delay(1, server_retry=retry_seconds(millis)) == 42
+    assert policy.delay(10**6, server_retry=retry_seconds(millis)) == 42
+
+
+def test_retry_seconds_of_ordinary_values() -> None:
+    assert [retry_seconds(ms) for ms in (0, 1, 250, 3_600_000)] == [0, 0.001, 0.25, 3600]
 
 
 def test_full_jitter_takes_a_seeded_random_part_away() -> None:
@@ -96,3 +131,22 @@ def test_retry_after_http_date() -> None:
     assert retry_after({"retry-after": "Tue, 24 Nov 2026 12:00:30 -0000"}, now=lambda: now) == 30.0
     past = format_datetime(datetime(2020, 1, 1, tzinfo=timezone.utc), usegmt=True)
     assert retry_after({"retry-after": past}, now=lambda: now) == 0.0
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "0 JAN 2147483648 0:0",
+        "Fri, 1 Jan 99999999999999999999 00:00:00 GMT",
+        "Sat, 1 Jan 10000 00:00:00 GMT",
+    ],
+)
+def test_a_date_too_far_off_is_ignored(date: str) -> None:
+    assert retry_after({"retry-after": date}) is None
+
+
+def test_the_last_representable_date_is_honoured() -> None:
+    now = datetime(2026, 11, 24, tzinfo=timezone.utc).timestamp()
+    last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+    asked = retry_after({"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"}, now=lambda: now)
+    assert asked == last - now

@@ -43,12 +43,23 @@ so the re-joining this costs stays linear."""
 _VALUE: Final = "[^\n]*+" if sys.version_info >= (3, 11) else "[^\n]*"
 _SIMPLE_EVENT: Final = re.compile(f"(?:event: ({_VALUE})\n)?data: ({_VALUE})\n\n")
 """What nearly every event on the wire looks like."""
+_BLANK_RUN: Final = re.compile("\n\n\n+")
+"""Blank lines after a line end: all but the first are no-ops (the ID is already set)."""
 _VALUE_CRLF: Final = "[^\r]*+" if sys.version_info >= (3, 11) else "[^\r]*"
 _SIMPLE_EVENT_CRLF: Final = re.compile(
     f"(?:event: ({_VALUE_CRLF})\r\n)?data: ({_VALUE_CRLF})\r\n\r\n"
 )
 """The same with CR LF line ends. ``[^\\r]`` lets an LF into a value, so the scan refuses a
 match that holds one; excluding both characters makes the match twice as slow."""
+
+
+def _holds_no_end(text: str) -> bool:
+    """Whether ``text``, carried from a boundary, holds no blank line and no retry field.
+
+    A blank line is two line ends in a row, in any mix of CR, LF and CR LF. Checked on the
+    carry's last 4 characters plus a new piece, it finds anything the seam splits.
+    """
+    return not ("\n\n" in text or "\n\r" in text or "\r\r" in text or "retry" in text)
 
 
 class SSEDecoder:
@@ -68,9 +79,15 @@ class SSEDecoder:
     Sans-IO and synchronous: no method is a checkpoint, so a ``feed`` is never cancelled
     half-way, and a decoder can be driven from any task (one at a time).
 
+    Memory is bounded whatever the stream: by the chunk being fed, plus at most
+    ``max_event_size`` characters of held line and event data (and 4 KiB of carried text).
+    A run of blank lines costs a constant per byte, whatever its length.
+
     Args:
-        max_event_size: the most characters one event's data (its ``data`` values summed),
-            or any one line, may hold. Beyond it :meth:`feed` raises
+        max_event_size: the most characters one event's data, or any one line, may hold.
+            An event's data is counted as delivered: its ``data`` values joined by line
+            feeds, the joining line feeds included, so an endless run of empty ``data``
+            lines is bounded too. Beyond it :meth:`feed` raises
             :class:`~trio_sse.EventTooLargeError` instead of growing. Defaults to
             :data:`DEFAULT_MAX_EVENT_SIZE` (4 Mi).
     """
@@ -82,6 +99,8 @@ class SSEDecoder:
         "_careful",
         "_carry",
         "_carry_limit",
+        "_carry_size",
+        "_carry_tail",
         "_data",
         "_data_size",
         "_event_retry",
@@ -141,7 +160,11 @@ class SSEDecoder:
         self._failed = False
         self._careful = True  # any of the four above: the next chunk takes the careful path
         self._at_boundary = True  # the last line was blank (or none yet): no line held
-        self._carry = ""  # at a boundary, the start of the next event, not yet interpreted
+        # At a boundary, the start of the next event, not yet interpreted, in pieces: a
+        # piece that cannot end the event is appended, not re-joined and re-scanned.
+        self._carry: list[str] = []
+        self._carry_size = 0
+        self._carry_tail = ""  # the carry's last 4 characters, for what a seam may hide
         self._partial: list[str] = []  # pieces of the line not yet ended
         self._partial_size = 0
         self._data: list[str] = []
@@ -167,8 +190,18 @@ class SSEDecoder:
             except UnicodeDecodeError:
                 text = self._careful_text(chunk)
         if self._carry:
-            text = self._carry + text
-            self._carry = ""
+            # Only a piece shorter than the carry is worth appending: re-scanning a carry
+            # no longer than the new text costs no more than the text itself.
+            if len(text) < self._carry_size and self._carry_size + len(text) <= self._carry_limit:
+                seam = self._carry_tail + text
+                if _holds_no_end(seam):
+                    self._carry.append(text)  # still no event ends: nothing to scan yet
+                    self._carry_size += len(text)
+                    self._carry_tail = seam[-4:]
+                    return []
+            carry = self._carry
+            text = carry[0] + text if len(carry) == 1 else "".join(carry) + text
+            self._carry = []
         events: list[ServerSentEvent] = []
         if "\r" in text:
             if self._at_boundary and len(text) <= self._max_event_size:
@@ -212,8 +245,10 @@ class SSEDecoder:
             or "\n\r" in rest
             or "\r\r" in rest
             or "retry" in rest
-        ):
-            self._carry = rest
+        ):  # as _holds_no_end, inline: this runs once per chunk of a token stream
+            self._carry = [rest]
+            self._carry_size = len(rest)
+            self._carry_tail = rest[-4:]
         else:
             self._feed_lines(self._lf_only(rest) if "\r" in rest else rest, events)
 
@@ -229,19 +264,17 @@ class SSEDecoder:
     def _end_of_event(self, text: str) -> int:
         """Where the first blank line in ``text`` ends (after its LF), or -1.
 
-        For a chunk that continues an event. Single-character searches only: CPython
-        finds one character with memchr, but searches for two an order of magnitude
-        slower.
+        For a chunk that continues an event. CPython finds one character with memchr but
+        two an order of magnitude slower, so the two-character search starts at the first
+        LF: a chunk of one long line costs a memchr, and a chunk of many short lines (a
+        flood of comments) one search in C, not a Python loop per line.
         """
         if text[:1] == "\n" and not self._partial:
             return 1  # the previous chunk ended a line: this LF ends a blank line
-        find = text.find
-        end = find("\n")
-        while end >= 0:
-            if text.startswith("\n", end + 1):
-                return end + 2
-            end = find("\n", end + 1)
-        return -1
+        end = text.find("\n")
+        if end >= 0:
+            end = text.find("\n\n", end)
+        return end if end < 0 else end + 2
 
     def _scan(
         self, text: str, start: int, pattern: re.Pattern[str], events: list[ServerSentEvent]
@@ -275,6 +308,10 @@ class SSEDecoder:
             lines: list[str] = []
             tail = text
         else:
+            if "\n\n\n" in text:
+                # Blank lines after the first in a row do nothing: a flood of them costs
+                # a search in C per byte, not a loop iteration per line.
+                text = _BLANK_RUN.sub("\n\n", text)
             lines = text.split("\n")
             tail = lines.pop()  # after the last line end: "" when ``text`` ends a line
         if lines:
@@ -334,7 +371,7 @@ class SSEDecoder:
         (a ``retry``, the blank line that sets the last event ID) ever takes effect, however
         the stream was cut.
         """
-        limit = self._max_event_size
+        limit = self._max_event_size + 1  # ``size`` counts an LF after every value, the last too
         data = self._data
         size = self._data_size
         event_type = self._event_type
@@ -357,7 +394,7 @@ class SSEDecoder:
                 self._event_retry = None
             elif line[:6] == "data: ":  # the most common line of all, so it goes first
                 data.append(line[6:])
-                size += len(line) - 6
+                size += len(line) - 5
                 if size > limit:
                     self._fail(events)
             elif line[:7] == "event: ":
@@ -370,7 +407,7 @@ class SSEDecoder:
                     value = value[1:]
                 if name == "data":
                     data.append(value)
-                    size += len(value)
+                    size += len(value) + 1
                     if size > limit:
                         self._fail(events)
                 elif name == "event":

@@ -174,18 +174,24 @@ def streaming_timeout(client: AsyncHTTPClient) -> tuple[float | None, ...]:
 
 
 _SSE_HEADERS = (("Accept", "text/event-stream"), ("Cache-Control", "no-cache"))
+_IDENTITY = ("Accept-Encoding", "identity")
+"""No compression by default: events are small and sent as they happen, so a compressed
+stream saves little, and a compressed body can be a bomb (a server that compresses
+anyway is inflated in bounded pieces all the same)."""
 
 
 def sse_request_headers(headers: HeadersInput) -> list[tuple[str, str]]:
-    """The caller's headers plus ``Accept`` and ``Cache-Control: no-cache`` (what a
-    browser's EventSource sends) for an event stream.
+    """The caller's headers plus ``Accept``, ``Cache-Control: no-cache`` (what a browser's
+    EventSource sends) and ``Accept-Encoding: identity`` for an event stream.
 
     A header the caller set wins (some servers want ``Accept: application/json,
-    text/event-stream``); the caller's object is never modified.
+    text/event-stream``; ``Accept-Encoding: gzip`` asks for compression again); the
+    caller's object is never modified.
     """
     given = header_pairs(headers)
     names = {name.lower() for name, _ in given}
-    return [*(pair for pair in _SSE_HEADERS if pair[0].lower() not in names), *given]
+    defaults = (*_SSE_HEADERS, _IDENTITY)
+    return [*(pair for pair in defaults if pair[0].lower() not in names), *given]
 
 
 def header_pairs(headers: HeadersInput) -> tuple[tuple[str, str], ...]:

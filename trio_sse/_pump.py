@@ -39,7 +39,7 @@ from ._http import (
 )
 from ._redirect import DEFAULT_MAX_REDIRECTS, REDIRECT_STATUSES, Request, is_credential, redirected
 from ._response import as_network_errors, body_chunks, check_response
-from ._retry import RetryPolicy, retry_after
+from ._retry import RetryPolicy, retry_after, retry_seconds
 
 __all__ = ["DEFAULT_MAX_BUFFER_SIZE", "DEFAULT_RETRY_POLICY", "pump_events"]
 
@@ -295,7 +295,7 @@ class _Pump:
                 return asked
         server_retry = self._decoder.retry
         return policy.delay(
-            failures, server_retry=None if server_retry is None else server_retry / 1000
+            failures, server_retry=None if server_retry is None else retry_seconds(server_retry)
         )
 
     async def _wait(self, delay: float, failure: SSEError | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -10,7 +11,7 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Final
 
-__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "retry_after"]
+__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "retry_after", "retry_seconds"]
 
 DEFAULT_RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504, 529})
 """Statuses that say "not now" rather than "no": timeouts, rate limits, overload
@@ -21,18 +22,26 @@ DEFAULT_RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504, 529})
 class RetryPolicy:
     """How a stream retries a failed connection: a frozen value, safe to share.
 
-    The wait before retry number *n* (1, 2, ...) of a run of failures is
-    ``min(cap, start * factor ** (n - 1))``, where ``start`` is the server's last
-    ``retry:`` value when it sent one and ``base`` otherwise; then jitter takes a random
-    part of it away (``jitter=1.0`` is "full jitter": uniform between 0 and the delay).
+    The wait before retry number *n* (1, 2, ...) of a run of failures grows from
+    ``w(n) = min(cap, start * factor ** (n - 1))``, with ``r`` uniform in [0, 1):
+
+    - with no ``retry:`` from the server, ``start`` is ``base`` and jitter takes a random
+      part away: ``w(n) * (1 - jitter * r)`` (``jitter=1.0`` is "full jitter", uniform
+      between 0 and ``w(n)``);
+    - with the server's last ``retry:`` time ``s``, ``start`` is ``s`` and jitter goes on
+      top, as EventSource asks (the server's time is the least wait):
+      ``min(cap, w(n) * (1 + jitter * r))``. Never less than ``min(s, cap)``: a server
+      cannot make a stream wait longer than ``cap``, however large its ``retry:``.
+
     A ``Retry-After`` (or ``retry-after-ms``) header on a retryable status replaces the
-    computed wait, as the server asked. A connection that delivered at least one event
-    ends a run: the next failure starts again from ``start``.
+    computed wait, as the server asked (see :func:`retry_after`). A connection that
+    delivered at least one event ends a run: the next failure starts again from ``start``.
 
     Attributes:
         base: seconds before the first retry when the server gave no ``retry:``.
         factor: growth of the wait from one retry to the next.
-        cap: the longest computed wait, in seconds (``Retry-After`` may ask for longer).
+        cap: the longest computed wait, in seconds, the server's ``retry:`` included
+            (``Retry-After`` may ask for longer).
         jitter: the fraction of each wait that is random, 0 (none) to 1 (full jitter).
         max_attempts: connection attempts in a row that deliver no event before the
             stream gives up (the first attempt counts); ``None`` for no limit.
@@ -63,20 +72,38 @@ class RetryPolicy:
     def delay(self, retry: int, *, server_retry: float | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first) of a run.
 
+        The formula is in the class docstring. Never raises for a large ``retry`` or
+        ``server_retry`` (an infinite one included): the wait is then the cap.
+
         Args:
             retry: which retry of the current run of failures this is, from 1.
-            server_retry: the server's ``retry:`` value, in seconds, if it sent one.
+            server_retry: the server's ``retry:`` value, in seconds, if it sent one (see
+                :func:`retry_seconds`).
         """
         start = self.base if server_retry is None else server_retry
         try:
             ceiling = min(self.cap, start * self.factor ** (retry - 1))
         except OverflowError:  # factor ** retry beyond a float: the cap, certainly
             ceiling = self.cap
-        return ceiling * (1 - self.jitter * self.random())
+        if server_retry is None:
+            return ceiling * (1 - self.jitter * self.random())
+        return min(self.cap, ceiling * (1 + self.jitter * self.random()))
 
     def gives_up_after(self, attempts: int) -> bool:
         """Whether ``attempts`` failed attempts in a row exhaust the policy."""
         return self.max_attempts is not None and attempts >= self.max_attempts
+
+
+def retry_seconds(millis: int) -> float:
+    """A ``retry:`` field's value (milliseconds, any number of digits) in seconds.
+
+    One too large for a float is infinite (which :meth:`RetryPolicy.delay` takes as its
+    cap) rather than an ``OverflowError``.
+    """
+    try:
+        return millis / 1000
+    except OverflowError:
+        return math.inf
 
 
 def retry_after(
@@ -85,7 +112,9 @@ def retry_after(
     """The wait a response asks for, in seconds; ``None`` if it asks for none (or nonsense).
 
     ``retry-after-ms`` (sent by the OpenAI and Anthropic APIs) is read first, then
-    ``Retry-After`` as a number of seconds or an HTTP date. A date in the past means 0.
+    ``Retry-After`` as a number of seconds or an HTTP date. A date in the past means 0;
+    a date too far off to represent (past the year 9999, say) is nonsense, so ``None``:
+    the policy's own wait applies.
     """
     millis = headers.get("retry-after-ms")
     if millis is not None:
@@ -100,7 +129,7 @@ def retry_after(
         return seconds
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:  # "-0000": RFC 9110 dates are GMT anyway
         when = when.replace(tzinfo=timezone.utc)
