@@ -272,6 +272,6 @@ def test_the_callers_accept_encoding_wins() -> None:
     assert ("Accept-Encoding", "identity") in sse_request_headers(None)
     assert sse_request_headers({"accept-encoding": "br"}) == [
         ("Accept", "text/event-stream"),
-        ("Cache-Control", "no-store"),
+        ("Cache-Control", "no-cache"),
         ("accept-encoding", "br"),
     ]
