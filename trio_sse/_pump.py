@@ -115,8 +115,8 @@ async def pump_events(
     ``Last-Event-ID`` (the ID's UTF-8 bytes; an ID no header can carry is not sent, and
     logged), after the server's ``retry`` delay. Otherwise (the default for POST and the
     rest: an LLM reply must not be asked for twice) a request is sent again only when
-    the server certainly did not take it: a status in ``retry.retry_statuses``, or a
-    failure before any of the request was written (connecting, waiting for a pooled
+    the server asked for it (a status in ``retry.retry_statuses``) or certainly never had
+    it: a failure before any of the request was written (connecting, waiting for a pooled
     connection; with httpx's transports, whose ``trace`` extension tells, an
     ``idle_timeout`` that fired while still connecting). A read error, a protocol error
     or ``idle_timeout`` while waiting for the head fail the stream: the request may be
