@@ -47,6 +47,21 @@ async def test_sends_event_stream_headers_and_callers_win(nursery: trio.Nursery)
     assert mine == {"Accept": "application/json, text/event-stream", "X-Key": "k"}
 
 
+@pytest.mark.parametrize(
+    "mine",
+    [
+        {b"Accept": b"application/json, text/event-stream", b"X-Key": b"k"},
+        [(b"ACCEPT", "application/json, text/event-stream"), ("X-Key", b"k")],
+    ],
+)
+async def test_header_names_given_as_bytes_are_understood(nursery: trio.Nursery, mine: Any) -> None:
+    client, seen = scripted_client(Script([sse("a")]))
+    await start(nursery, client, headers=mine)
+    (request,) = seen.requests
+    assert request.headers.get_list("accept") == ["application/json, text/event-stream"]
+    assert request.headers["x-key"] == "k"
+
+
 async def test_no_read_timeout_unless_asked(nursery: trio.Nursery) -> None:
     client, seen = scripted_client(
         Script([sse("a")]), Script([sse("b")]), timeout=httpx.Timeout(5.0, connect=3.0)

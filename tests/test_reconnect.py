@@ -227,42 +227,77 @@ async def test_a_post_body_is_never_replayed_once_it_has_begun(
     assert len(seen.requests) == 1
 
 
-def fail_before_the_head(client: Any, failures: int, *, delay: float = 0) -> None:
-    """Make the client's first ``failures`` requests break, after ``delay``, before any
-    response head arrives."""
+def fail_before_the_head(
+    client: Any,
+    failures: int,
+    *,
+    delay: float = 0,
+    error: type[httpx.TransportError] = httpx.ReadError,
+) -> list[Any]:
+    """Make the client's first ``failures`` requests raise ``error``, after ``delay``,
+    before any response head arrives; returns every request the transport was given."""
     original = client._transport.handle_async_request
-    count = 0
+    given: list[Any] = []
 
     async def handle(request: Any) -> Any:
-        nonlocal count
-        count += 1
-        if count <= failures:
+        given.append(request)
+        if len(given) <= failures:
             await trio.sleep(delay)
-            raise httpx.ReadError("dropped before the head", request=request)
+            raise error("failed before the head", request=request)
         return await original(request)
 
     client._transport.handle_async_request = handle
+    return given
 
 
-def slow_head(client: Any, seconds: float) -> None:
-    """Delay every response head of the client by ``seconds`` (the request is recorded
-    when the head is sent)."""
+def slow_head(client: Any, seconds: float) -> list[Any]:
+    """Delay every response head of the client by ``seconds`` (the script records the
+    request when the head is sent); returns every request the transport was given."""
     original = client._transport.handle_async_request
+    given: list[Any] = []
 
     async def handle(request: Any) -> Any:
+        given.append(request)
         await trio.sleep(seconds)
         return await original(request)
 
     client._transport.handle_async_request = handle
+    return given
 
 
-async def test_a_post_dropped_before_its_response_head_is_retried(
-    autojump_clock: trio.testing.MockClock,
+@pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout])
+async def test_a_post_that_never_left_is_retried(
+    error: type[httpx.TransportError], autojump_clock: trio.testing.MockClock
 ) -> None:
     client, seen = scripted_client(Script([sse("a")]))
-    fail_before_the_head(client, 1, delay=1)
-    assert await collect(client, "POST", retry=EXACT) == ["a"]
-    assert len(seen.requests) == 1  # the first never reached the script: it broke before
+    given = fail_before_the_head(client, 2, delay=1, error=error)
+    assert await collect(client, "POST", json={"q": 1}, retry=EXACT) == ["a"]
+    assert len(given) == 3
+    assert len(seen.requests) == 1  # the first two never reached the script
+
+
+@pytest.mark.parametrize(
+    "error", [httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout, httpx.WriteError]
+)
+async def test_a_post_that_may_have_been_taken_before_its_head_is_not_sent_again(
+    error: type[httpx.TransportError], autojump_clock: trio.testing.MockClock
+) -> None:
+    # Written, then dropped while the server works on it: a second POST, a second bill.
+    client, _ = scripted_client(Script([sse("a")]))
+    given = fail_before_the_head(client, 1, delay=1, error=error)
+    with pytest.raises(NetworkError, match=error.__name__) as info:
+        await collect(client, "POST", json={"q": 1}, retry=EXACT)
+    assert not isinstance(info.value, RetriesExhaustedError)
+    assert len(given) == 1
+
+
+async def test_a_get_that_failed_before_its_head_is_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(Script([sse("a")]), Script(status=204))
+    given = fail_before_the_head(client, 1, delay=1)
+    assert await collect(client, retry=EXACT) == ["a"]
+    assert (len(given), len(seen.requests)) == (3, 2)
 
 
 async def test_a_post_whose_head_arrived_is_never_sent_again(
@@ -394,7 +429,7 @@ async def test_comments_reset_the_idle_watchdog(autojump_clock: trio.testing.Moc
 async def test_the_idle_watchdog_covers_waiting_for_the_response(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    client, _ = scripted_client(Script([sse("a")]))
+    client, _ = scripted_client(Script([sse("a")]), Script(status=204))
     original = client._transport.handle_async_request
 
     async def slow(request: Any) -> Any:
@@ -405,8 +440,80 @@ async def test_the_idle_watchdog_covers_waiting_for_the_response(
 
     client._transport.handle_async_request = slow
     start = trio.current_time()
-    assert await collect(client, "POST", retry=EXACT, idle_timeout=3) == ["a"]
-    assert trio.current_time() - start == 3 + 1  # the watchdog, then the first retry delay
+    assert await collect(client, "GET", retry=EXACT, idle_timeout=3) == ["a"]
+    # The watchdog, the first retry delay, then the reconnect's delay (answered 204).
+    assert trio.current_time() - start == 3 + 1 + 1
+
+
+async def test_a_post_whose_head_is_late_is_not_sent_again(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The watchdog fired while the server thought (the request written): one POST, one bill.
+    client, _ = scripted_client(Script([sse("a")]), Script([sse("again")]))
+    given = slow_head(client, 100)
+    start = trio.current_time()
+    with pytest.raises(IdleTimeoutError):
+        await collect(client, "POST", json={"q": 1}, retry=EXACT, idle_timeout=3)
+    assert trio.current_time() - start == 3
+    assert len(given) == 1
+
+
+def traced_slow_head(client: Any, steps: list[str], seconds: float) -> list[Any]:
+    """Like :func:`slow_head` for the first request, which first reports ``steps`` to the
+    request's ``trace`` extension, as httpcore does; returns every request given."""
+    original = client._transport.handle_async_request
+    given: list[Any] = []
+
+    async def handle(request: Any) -> Any:
+        given.append(request)
+        if len(given) == 1:
+            for step in steps:
+                await request.extensions["trace"](step, {})
+            await trio.sleep(seconds)
+        return await original(request)
+
+    client._transport.handle_async_request = handle
+    return given
+
+
+async def test_a_post_whose_watchdog_fired_while_connecting_is_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse("a")]))
+    given = traced_slow_head(
+        client, ["connection.connect_tcp.started", "connection.connect_tcp.complete"], 100
+    )
+    assert await collect(client, "POST", json={"q": 1}, retry=EXACT, idle_timeout=3) == ["a"]
+    assert len(given) == 2
+
+
+async def test_a_post_whose_watchdog_fired_after_sending_began_is_not_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse("a")]))
+    steps = ["connection.connect_tcp.complete", "http11.send_request_headers.started"]
+    given = traced_slow_head(client, steps, 100)
+    with pytest.raises(IdleTimeoutError):
+        await collect(client, "POST", json={"q": 1}, retry=EXACT, idle_timeout=3)
+    assert len(given) == 1
+
+
+async def test_the_callers_own_trace_and_extensions_still_work(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse("a")]))
+    given = traced_slow_head(client, ["connection.connect_tcp.started"], 100)
+    heard: list[str] = []
+
+    async def mine(name: str, info: dict[str, Any]) -> None:
+        heard.append(name)
+
+    extensions = {"trace": mine, "sni_hostname": "example.test"}
+    got = await collect(client, "POST", retry=EXACT, idle_timeout=3, extensions=extensions)
+    assert got == ["a"]
+    assert heard == ["connection.connect_tcp.started"]
+    assert all(request.extensions["sni_hostname"] == "example.test" for request in given)
+    assert extensions == {"trace": mine, "sni_hostname": "example.test"}  # not modified
 
 
 async def test_a_slow_head_then_a_fast_body_is_not_idle(
@@ -570,6 +677,36 @@ async def test_statistics_of_an_unbuffered_stream(autojump_clock: trio.testing.M
         await trio.testing.wait_all_tasks_blocked()
         stats = events.statistics()
     assert (stats.events_delivered, stats.events_buffered) == (1, 0)
+
+
+async def test_events_a_close_discards_are_not_counted_as_delivered(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse(*map(str, range(10)))]))
+    async with open_event_stream(client, "GET", "/s", retry=None) as events:
+        await trio.testing.wait_all_tasks_blocked()
+        assert (await events.receive()).data == "0"
+        assert events.receive_nowait().data == "1"
+        events.close()  # trio's channel drops the 8 still buffered
+        stats = events.statistics()
+    assert (stats.events_delivered, stats.events_buffered) == (2, 8)
+
+
+async def test_a_fan_outs_copies_count_what_they_took(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, _ = scripted_client(Script([sse(*map(str, range(10)))]))
+    async with open_event_stream(client, "GET", "/s", retry=None) as events:
+        fast, slow = events.fan_out(2)
+        await trio.testing.wait_all_tasks_blocked()
+        assert [(await fast.receive()).data for _ in range(3)] == ["0", "1", "2"]
+        assert (await slow.receive()).data == "0"
+        stats = events.statistics()
+        fast.close()
+        slow.close()
+        closed = events.statistics()
+    assert (stats.events_delivered, stats.events_buffered) == (3, 7)
+    assert (closed.events_delivered, closed.events_buffered) == (3, 7)
 
 
 @pytest.mark.parametrize("status", [201, 202, 203, 205, 206, 210, 226, 299])

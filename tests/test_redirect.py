@@ -189,6 +189,94 @@ async def test_a_client_whose_default_params_hold_a_key_is_not_redirected_away(
     assert str(seen.requests[1].url) == "http://other.test/feed?alt=sse"
 
 
+@pytest.mark.parametrize("module", [httpx, httpx2])
+async def test_a_client_whose_cookies_go_everywhere_is_not_redirected_away(
+    module: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # AsyncClient(cookies={...}) sets cookies without a domain: the jar sends them to
+    # every host, a redirect target's included.
+    client, seen = scripted_client(
+        moved("https://other.test/feed"),
+        Script([sse("a")]),
+        module=module,
+        cookies={"session": "SECRET"},
+    )
+    with pytest.raises(StatusError) as info:
+        await collect(client, "GET", retry=None)
+    assert info.value.status_code == 307
+    assert len(seen.requests) == 1
+    assert "the client's defaults carry credentials (cookies session)" in caplog.text
+    # On its own origin it follows, cookie and all.
+    client, seen = scripted_client(
+        moved("/here"), Script([sse("a")]), module=module, cookies={"session": "SECRET"}
+    )
+    assert await collect(client, "GET", reconnect=False) == ["a"]
+    assert seen.requests[1].headers["cookie"] == "session=SECRET"
+
+
+async def test_cookies_scoped_to_one_host_do_not_block_a_redirect_to_another() -> None:
+    # The first origin's own cookie stays home; the target's own (a load balancer's
+    # session, say) goes to the target: neither leaks anything.
+    client, seen = scripted_client(moved("http://other.example/feed"), Script([sse("a")]))
+    client.cookies.set("home", "1", domain="api.example")
+    client.cookies.set("lb", "2", domain="other.example")
+    assert await collect(client, "GET", "http://api.example/s", reconnect=False) == ["a"]
+    first, second = seen.requests
+    assert (first.headers["cookie"], second.headers["cookie"]) == ("home=1", "lb=2")
+    # A cookie whose domain covers both hosts would be carried along: refused.
+    client, seen = scripted_client(moved("http://b.example.test/feed"), Script([sse("a")]))
+    client.cookies.set("shared", "1", domain=".example.test")
+    with pytest.raises(StatusError):
+        await collect(client, "GET", "http://a.example.test/s", retry=None)
+    assert len(seen.requests) == 1
+
+
+async def test_header_names_given_as_bytes_are_credentials_too() -> None:
+    client, seen = scripted_client(moved("https://other.test/feed"), Script([sse("a")]))
+    headers = [(b"x-api-key", b"sk-ant"), (b"Accept", b"application/json, text/event-stream")]
+    assert await collect(client, "POST", headers=headers) == ["a"]
+    first, second = seen.requests
+    assert first.headers["x-api-key"] == "sk-ant"
+    assert "x-api-key" not in second.headers
+    assert second.headers.get_list("accept") == ["application/json, text/event-stream"]
+
+
+@pytest.mark.parametrize("status", [303, 302])
+async def test_a_retry_after_a_post_became_a_get_asks_for_the_get(
+    status: int, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The server took the POST and pointed at its answer: a retry must not POST again.
+    client, seen = scripted_client(
+        moved("/answer", status),
+        Script([b"busy"], status=503, headers={"content-type": "text/plain"}),
+        Script([sse("a")]),
+    )
+    assert await collect(client, "POST", json={"q": 1}, retry=EXACT) == ["a"]
+    assert [(r.method, r.url.path) for r in seen.requests] == [
+        ("POST", "/s"),
+        ("GET", "/answer"),
+        ("GET", "/answer"),
+    ]
+
+
+async def test_a_retry_after_a_307_sends_the_post_from_the_start(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, seen = scripted_client(
+        moved("/v2", 307),
+        Script([b"busy"], status=503, headers={"content-type": "text/plain"}),
+        moved("/v2", 307),
+        Script([sse("a")]),
+    )
+    assert await collect(client, "POST", json={"q": 1}, retry=EXACT) == ["a"]
+    assert [(r.method, r.url.path) for r in seen.requests] == [
+        ("POST", "/s"),
+        ("POST", "/v2"),
+        ("POST", "/s"),
+        ("POST", "/v2"),
+    ]
+
+
 async def test_redirects_are_bounded_by_the_clients_max_redirects() -> None:
     client, seen = scripted_client(*[moved(f"/hop{i}") for i in range(30)])
     with pytest.raises(NetworkError, match="more than 20 redirects") as info:

@@ -36,11 +36,14 @@ class StreamStatistics:
     """A snapshot of one stream, from :meth:`EventStream.statistics`.
 
     Attributes:
-        connection_attempts: requests sent, the first one included.
-        reconnects: connections made after the stream had started (Last-Event-ID ones).
-        events_delivered: events the consumer has received.
-        events_buffered: events handed to the stream and not received yet: the buffer's,
-            and the one the pump holds while it waits for room.
+        connection_attempts: connection attempts made, the first one included: each
+            time the request was sent (or tried) anew, a redirect chain counting once.
+        reconnects: attempts made after the stream had started (Last-Event-ID ones).
+        events_delivered: events the consumer has received (with :meth:`fan_out`: the
+            events a copy has taken).
+        events_buffered: events handed to the stream and not received: the buffer's,
+            the one the pump holds while it waits for room, and, after :meth:`close`,
+            the ones the close discarded.
         bytes_received: body bytes read, over every connection (after content decoding).
         last_error: the last failure the pump saw, retried or not; ``None`` if none.
     """
@@ -95,15 +98,13 @@ class EventStream(HandoffChannel[ServerSentEvent]):
     def statistics(self) -> StreamStatistics:
         """What the stream has done so far: a frozen snapshot; not a checkpoint."""
         state = self._state
-        channel = self._receive.statistics()
         # The pump counts an event as sent when it goes into the channel, or as it starts
-        # to wait for room: the event a blocked pump holds is counted, and not delivered.
-        buffered = channel.current_buffer_used + channel.tasks_waiting_send
+        # to wait for room (uncounted if it never goes in); receives count deliveries.
         return StreamStatistics(
             connection_attempts=state.attempts,
             reconnects=state.attempts - self._first_attempt,
-            events_delivered=state.events_sent - buffered,
-            events_buffered=buffered,
+            events_delivered=state.delivered,
+            events_buffered=state.events_sent - state.delivered,
             bytes_received=state.bytes_received,
             last_error=state.last_error,
         )

@@ -17,12 +17,15 @@ _SCHEDULE_EVERY = 64
 
 
 class Handoff:
-    """Shared by a producer task and its channel: the error that ended the producer."""
+    """Shared by a producer task and its channels: the error that ended the producer,
+    and how many items the channels have handed out (``delivered``: a receive that
+    returned an item, a fan-out copy's fetch included; items a close discarded are not)."""
 
-    __slots__ = ("error",)
+    __slots__ = ("delivered", "error")
 
     def __init__(self) -> None:
         self.error: BaseException | None = None
+        self.delivered = 0
 
 
 class HandoffChannel(trio.abc.ReceiveChannel[T]):
@@ -65,13 +68,19 @@ class HandoffChannel(trio.abc.ReceiveChannel[T]):
             await trio.lowlevel.checkpoint()
         try:
             try:
-                return self._receive.receive_nowait()
+                item = self._receive.receive_nowait()
             except trio.WouldBlock:
                 pass
-            return await self._receive.receive()  # outside that except: nothing chained
+            else:
+                self._handoff.delivered += 1
+                return item
+            item = await self._receive.receive()  # outside that except: nothing chained
         except trio.EndOfChannel:
             if self._handoff.error is None:
                 raise
+        else:
+            self._handoff.delivered += 1
+            return item
         raise self._handoff.error  # outside the except: no EndOfChannel chained onto it
 
     def receive_nowait(self) -> T:
@@ -85,11 +94,14 @@ class HandoffChannel(trio.abc.ReceiveChannel[T]):
         if self._fanned_out:
             raise trio.BusyResourceError("fanned out: receive from the copies fan_out made")
         try:
-            return self._receive.receive_nowait()
+            item = self._receive.receive_nowait()
         except trio.EndOfChannel:
             if self._handoff.error is None:
                 raise
-        raise self._handoff.error
+        else:
+            self._handoff.delivered += 1
+            return item
+        raise self._handoff.error  # outside the except: no EndOfChannel chained onto it
 
     def fan_out(
         self, consumers: int, *, max_buffer_size: int = DEFAULT_FAN_OUT_BUFFER

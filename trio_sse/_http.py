@@ -10,9 +10,12 @@ recognised from there.
 
 from __future__ import annotations
 
+import inspect
 import sys
+import urllib.request
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
+from http.cookiejar import Cookie, CookieJar
 from types import ModuleType
 from typing import Any, Final, Protocol, TypeAlias, cast
 
@@ -23,23 +26,32 @@ __all__ = [
     "AsyncHTTPResponse",
     "HeadersInput",
     "RequestHeaders",
+    "SendProgress",
     "TransportBase",
     "client_defaults",
     "header_pairs",
     "httpx_module",
     "is_transient",
+    "is_unsent",
     "last_event_id_value",
     "new_client",
     "origin_kept",
     "raw_body",
     "request_errors",
     "resolve_location",
+    "shared_cookies",
     "sse_request_headers",
     "streaming_timeout",
 ]
 
-HeadersInput: TypeAlias = "Mapping[str, str] | Iterable[tuple[str, str]] | None"
-"""Request headers as a caller may give them: a mapping, pairs, or nothing."""
+HeadersInput: TypeAlias = (
+    Mapping[str, str | bytes]
+    | Mapping[bytes, str | bytes]
+    | Iterable[tuple[str | bytes, str | bytes]]
+    | None
+)
+"""Request headers as a caller may give them: a mapping, pairs, or nothing; names and
+values as ``str`` or ``bytes``, as httpx takes them."""
 
 RequestHeaders: TypeAlias = "list[tuple[str, str | bytes]]"
 """Request headers as trio-sse sends them: a value is ``bytes`` where it is not ASCII
@@ -157,6 +169,64 @@ def is_transient(error: Exception) -> bool:
     return bool(names & {"TimeoutException", "NetworkError", "RemoteProtocolError", "ProxyError"})
 
 
+def is_unsent(error: BaseException) -> bool:
+    """Whether a request error of httpx's (or httpx2's) certainly came before any byte of
+    the request was written: connecting (refused, timed out) or waiting for a pooled
+    connection. A read error, a write error or a protocol error may come after the server
+    took the request."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {"ConnectError", "ConnectTimeout", "PoolTimeout"})
+
+
+class SendProgress:
+    """Whether one request may have been written, from httpcore's ``trace`` extension.
+
+    httpcore reports each step of an exchange to ``extensions["trace"]``; once it reports
+    ``*.send_request_headers.*`` the server may have the request. Until then (connecting,
+    TLS) it certainly has not. A transport that never calls the trace (a mock, a custom
+    one) leaves :attr:`unsent` ``False``: nothing is known, so the request may have gone.
+    """
+
+    __slots__ = ("_sending", "_traced")
+
+    def __init__(self) -> None:
+        self._traced = False
+        self._sending = False
+
+    def reset(self) -> None:
+        """A new request: nothing known about it yet."""
+        self._traced = self._sending = False
+
+    @property
+    def unsent(self) -> bool:
+        """The transport reported progress, and none of it was writing the request."""
+        return self._traced and not self._sending
+
+    async def _trace(self, name: str, info: Mapping[str, Any]) -> None:
+        self._traced = True
+        if "send_request_headers" in name:
+            self._sending = True
+
+    def extensions(self, given: object) -> dict[str, Any]:
+        """The request extensions to send: the caller's ``given`` ones (a mapping, or
+        ``None``), with a ``trace`` that records progress and then calls the caller's own
+        ``trace``, if any (awaited when it returns an awaitable, as httpcore does)."""
+        extensions = dict(cast("Mapping[str, Any]", given)) if isinstance(given, Mapping) else {}
+        theirs = extensions.get("trace")
+        if theirs is None:
+            extensions["trace"] = self._trace
+            return extensions
+
+        async def trace(name: str, info: Mapping[str, Any]) -> None:
+            await self._trace(name, info)
+            result = theirs(name, info)
+            if inspect.isawaitable(result):
+                await result
+
+        extensions["trace"] = trace
+        return extensions
+
+
 def new_client(**kwargs: Any) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient``, for the command line, which must make a client of its own."""
     return httpx.AsyncClient(**kwargs)
@@ -180,7 +250,7 @@ stream saves little, and a compressed body can be a bomb (a server that compress
 anyway is inflated in bounded pieces all the same)."""
 
 
-def sse_request_headers(headers: HeadersInput) -> list[tuple[str, str]]:
+def sse_request_headers(headers: HeadersInput) -> RequestHeaders:
     """The caller's headers plus ``Accept``, ``Cache-Control: no-cache`` (what a browser's
     EventSource sends) and ``Accept-Encoding: identity`` for an event stream.
 
@@ -194,13 +264,24 @@ def sse_request_headers(headers: HeadersInput) -> list[tuple[str, str]]:
     return [*(pair for pair in defaults if pair[0].lower() not in names), *given]
 
 
-def header_pairs(headers: HeadersInput) -> tuple[tuple[str, str], ...]:
-    """Headers as a caller may give them, as ``(name, value)`` pairs in order."""
+def header_pairs(headers: HeadersInput) -> tuple[tuple[str, str | bytes], ...]:
+    """Headers as a caller may give them, as ``(name, value)`` pairs in order.
+
+    A name given as ``bytes`` is decoded (Latin-1, which takes any byte: a name outside
+    ASCII is refused by httpx when it is sent), so names compare as ``str`` everywhere;
+    values are kept as given.
+    """
     if headers is None:
         return ()
-    if isinstance(headers, Mapping):
-        return tuple(cast("Mapping[str, str]", headers).items())
-    return tuple(headers)
+    pairs: Iterable[tuple[str | bytes, str | bytes]] = (
+        cast("Mapping[str | bytes, str | bytes]", headers).items()
+        if isinstance(headers, Mapping)
+        else headers
+    )
+    return tuple(
+        (name.decode("latin-1") if isinstance(name, bytes) else name, value)
+        for name, value in pairs
+    )
 
 
 _FIELD_VALUE_BYTES = frozenset(b" \t" + bytes(range(0x21, 0x7F)) + bytes(range(0x80, 0x100)))
@@ -268,3 +349,25 @@ def client_defaults(client: AsyncHTTPClient) -> dict[str, list[str]]:
             list(cast("Mapping[str, str]", defaults)) if isinstance(defaults, Mapping) else []
         )
     return names
+
+
+def _sent_to(cookie: Cookie, url: str) -> bool:
+    jar = CookieJar()  # the standard policy, httpx's: domain, path, secure, expiry
+    jar.set_cookie(cookie)
+    request = urllib.request.Request(url)
+    jar.add_cookie_header(request)
+    return request.has_header("Cookie")
+
+
+def shared_cookies(client: AsyncHTTPClient, url: str, target: str) -> list[str]:
+    """The names of the cookies in the client's jar that it would send both to ``url``
+    and to ``target``: the first origin's cookies that a redirect would carry along.
+
+    A cookie set without a domain (``AsyncClient(cookies={...})``) goes to every host; a
+    cookie whose domain covers both hosts goes to both. One scoped to ``target`` alone
+    (a server's own, a load balancer's session) is not the first origin's to leak.
+    """
+    jar = getattr(getattr(client, "cookies", None), "jar", None)
+    if not isinstance(jar, CookieJar):
+        return []
+    return sorted({c.name for c in jar if _sent_to(c, url) and _sent_to(c, target)})

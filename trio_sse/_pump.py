@@ -29,11 +29,14 @@ from ._http import (
     AsyncHTTPResponse,
     HeadersInput,
     RequestHeaders,
+    SendProgress,
     client_defaults,
     header_pairs,
+    is_unsent,
     last_event_id_value,
     origin_kept,
     resolve_location,
+    shared_cookies,
     sse_request_headers,
     streaming_timeout,
 )
@@ -99,19 +102,26 @@ async def pump_events(
     ``x-goog-api-key``, ``api-key``, any name holding ``auth``, ``key``, ``token``,
     ``secret``, ``session`` or ``password``), ``auth=`` and ``cookies=``; it is not
     followed at all (a :class:`StatusError`) if the client's default headers or query
-    parameters carry one (a request cannot take those off).
-    Reconnects go to the URL that served the stream, as it was last requested.
+    parameters carry one, or its cookie jar holds a cookie it would send to both
+    origins (one set without a domain goes to every host): a request cannot take those
+    off. Reconnects go to the URL that served the stream, as it was last requested; once
+    a redirect has turned the request into a GET (a 303, or a 301 / 302 to a POST: the
+    server took the request), retries start from that GET too.
 
-    Retries: a connection that fails before its response head arrives (connecting,
-    sending, waiting for the head, a status in ``retry.retry_statuses``) is tried again
-    under ``retry``, whatever the method: the server has not taken the request. With
-    ``reconnect`` on (the default for GET), a stream whose body ends or breaks is
-    resumed too, EventSource-style: a new request carrying ``Last-Event-ID`` (the ID's
-    UTF-8 bytes; an ID no header can carry is not sent, and logged), after the server's
-    ``retry`` delay. Otherwise (the default for POST and the rest: an LLM reply must not
-    be asked for twice) a request whose 200 head arrived is never sent again: a break
-    before its first body byte fails too, and the end of the body is the end of the
-    stream.
+    Retries: with ``reconnect`` on (the default for GET), a connection that fails
+    before its response head arrives (connecting, sending, waiting for the head, a
+    status in ``retry.retry_statuses``) is tried again under ``retry``, and a stream
+    whose body ends or breaks is resumed, EventSource-style: a new request carrying
+    ``Last-Event-ID`` (the ID's UTF-8 bytes; an ID no header can carry is not sent, and
+    logged), after the server's ``retry`` delay. Otherwise (the default for POST and the
+    rest: an LLM reply must not be asked for twice) a request is sent again only when
+    the server asked for it (a status in ``retry.retry_statuses``) or certainly never had
+    it: a failure before any of the request was written (connecting, waiting for a pooled
+    connection; with httpx's transports, whose ``trace`` extension tells, an
+    ``idle_timeout`` that fired while still connecting). A read error, a protocol error
+    or ``idle_timeout`` while waiting for the head fail the stream: the request may be
+    in the server's hands. A request whose 200 head arrived is never sent again, and
+    the end of the body is the end of the stream.
 
     ``nursery.start`` returns once a response has been checked: errors up to then are
     raised there, unwrapped. From then on the pump sends each event on the stream and
@@ -222,6 +232,7 @@ class _Pump:
         self._stream: EventStream | None = None
         self._watchdog = trio.CancelScope()
         self._answered = False  # this attempt's response head was accepted (a 200 stream)
+        self._progress = SendProgress()  # whether the current request may have been written
         self._unsendable_id: str | None = None  # the last ID logged as not sendable
 
     async def run(self, task_status: trio.TaskStatus[EventStream]) -> None:
@@ -281,10 +292,16 @@ class _Pump:
             return failure.status_code in policy.retry_statuses
         if not failure.transient:
             return False  # an unsupported scheme, a body that does not decode: no use
-        # Once the server has accepted the request (its 200 head arrived) only a
-        # reconnecting stream sends it again: a POST's reply, an LLM's, is being generated
-        # and billed, and must not be asked for twice, even before its first body byte.
-        return self._reconnect or not self._answered
+        if self._reconnect:
+            return True
+        # A stream that does not reconnect (a POST: an LLM's reply is generated and billed
+        # once the server has the request) is sent again only if the server certainly
+        # never had it: a read error or the watchdog while waiting for the head may come
+        # after the request was written, and a 200 head means it was taken.
+        if self._answered:
+            return False
+        cause = failure.__cause__
+        return self._progress.unsent or (cause is not None and is_unsent(cause))
 
     def _delay(
         self, policy: RetryPolicy, failures: int, failure: NetworkError | StatusError | None
@@ -331,13 +348,16 @@ class _Pump:
             logger.debug(
                 "connecting: %s %s (attempt %d)", request.method, request.url, self._state.attempts
             )
+            self._progress.reset()
+            arguments = dict(request.arguments)
+            arguments["extensions"] = self._progress.extensions(arguments.get("extensions"))
             with as_network_errors(request.method, request.url):
                 async with self._client.stream(
                     request.method,
                     request.url,
                     headers=self._headers(request),
                     follow_redirects=False,  # followed below, without leaking credentials
-                    **request.arguments,
+                    **arguments,
                 ) as response:
                     self._heard()  # the head is bytes too: a slow head is not a silent body
                     following = self._redirect(request, response)
@@ -357,6 +377,10 @@ class _Pump:
                     f"more than {self._max_redirects} redirects",
                     transient=False,
                 )
+            if following.method != request.method:
+                # A 303 (or a 301 / 302 to a POST): the server took the request and points
+                # at its answer. A retry asks for that answer, never sends the POST again.
+                self._request = following
             request = following
 
     def _headers(self, request: Request) -> RequestHeaders:
@@ -403,7 +427,7 @@ class _Pump:
                 for kind, names in client_defaults(self._client).items()
                 for name in sorted(names)
                 if is_credential(name)
-            ]
+            ] + [f"cookies {name}" for name in shared_cookies(self._client, here, target)]
             if carried:
                 logger.warning(
                     "%s answered %d: not following it to %s, another origin: the client's "

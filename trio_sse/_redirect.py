@@ -56,7 +56,7 @@ class Request:
 
     method: str
     url: str
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str | bytes], ...]
     arguments: Mapping[str, Any]
 
 
