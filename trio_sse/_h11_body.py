@@ -52,6 +52,8 @@ from httpcore._backends.trio import TrioStream
 from httpx._client import BoundAsyncStream
 from httpx._transports.default import AsyncResponseStream, map_httpcore_exceptions
 
+from ._send_progress import is_send_progress
+
 __all__ = ["DISABLE_VARIABLE", "MAX_PIECE_BYTES", "TESTED_VERSIONS", "H11Body", "h11_body"]
 
 DISABLE_VARIABLE: Final = "TRIO_SSE_DIRECT_BODY"
@@ -116,8 +118,11 @@ def _walk(bound: object) -> H11Body | None:
     connection, request = body._connection, body._request
     if type(connection) is not AsyncHTTP11Connection:
         return None
-    if "trace" in request.extensions or _HTTPCORE_LOGGER.isEnabledFor(logging.DEBUG):
-        return None  # httpcore would report the body's progress: let it
+    trace = request.extensions.get("trace")
+    if (trace is not None and not is_send_progress(trace)) or _HTTPCORE_LOGGER.isEnabledFor(
+        logging.DEBUG
+    ):
+        return None  # httpcore would report the body's progress to someone: let it
     parser = connection._h11_state
     if type(parser) is not h11.Connection or parser.their_state is not h11.SEND_BODY:
         return None

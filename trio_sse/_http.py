@@ -10,7 +10,6 @@ recognised from there.
 
 from __future__ import annotations
 
-import inspect
 import sys
 import urllib.request
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
@@ -26,7 +25,6 @@ __all__ = [
     "AsyncHTTPResponse",
     "HeadersInput",
     "RequestHeaders",
-    "SendProgress",
     "TransportBase",
     "client_defaults",
     "header_pairs",
@@ -176,55 +174,6 @@ def is_unsent(error: BaseException) -> bool:
     took the request."""
     names = {cls.__name__ for cls in type(error).__mro__}
     return bool(names & {"ConnectError", "ConnectTimeout", "PoolTimeout"})
-
-
-class SendProgress:
-    """Whether one request may have been written, from httpcore's ``trace`` extension.
-
-    httpcore reports each step of an exchange to ``extensions["trace"]``; once it reports
-    ``*.send_request_headers.*`` the server may have the request. Until then (connecting,
-    TLS) it certainly has not. A transport that never calls the trace (a mock, a custom
-    one) leaves :attr:`unsent` ``False``: nothing is known, so the request may have gone.
-    """
-
-    __slots__ = ("_sending", "_traced")
-
-    def __init__(self) -> None:
-        self._traced = False
-        self._sending = False
-
-    def reset(self) -> None:
-        """A new request: nothing known about it yet."""
-        self._traced = self._sending = False
-
-    @property
-    def unsent(self) -> bool:
-        """The transport reported progress, and none of it was writing the request."""
-        return self._traced and not self._sending
-
-    async def _trace(self, name: str, info: Mapping[str, Any]) -> None:
-        self._traced = True
-        if "send_request_headers" in name:
-            self._sending = True
-
-    def extensions(self, given: object) -> dict[str, Any]:
-        """The request extensions to send: the caller's ``given`` ones (a mapping, or
-        ``None``), with a ``trace`` that records progress and then calls the caller's own
-        ``trace``, if any (awaited when it returns an awaitable, as httpcore does)."""
-        extensions = dict(cast("Mapping[str, Any]", given)) if isinstance(given, Mapping) else {}
-        theirs = extensions.get("trace")
-        if theirs is None:
-            extensions["trace"] = self._trace
-            return extensions
-
-        async def trace(name: str, info: Mapping[str, Any]) -> None:
-            await self._trace(name, info)
-            result = theirs(name, info)
-            if inspect.isawaitable(result):
-                await result
-
-        extensions["trace"] = trace
-        return extensions
 
 
 def new_client(**kwargs: Any) -> httpx.AsyncClient:

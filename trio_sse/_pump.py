@@ -29,7 +29,6 @@ from ._http import (
     AsyncHTTPResponse,
     HeadersInput,
     RequestHeaders,
-    SendProgress,
     client_defaults,
     header_pairs,
     is_unsent,
@@ -43,6 +42,7 @@ from ._http import (
 from ._redirect import DEFAULT_MAX_REDIRECTS, REDIRECT_STATUSES, Request, is_credential, redirected
 from ._response import as_network_errors, body_chunks, check_response
 from ._retry import RetryPolicy, retry_after, retry_seconds
+from ._send_progress import SendProgress
 
 __all__ = ["DEFAULT_MAX_BUFFER_SIZE", "DEFAULT_RETRY_POLICY", "pump_events"]
 
