@@ -112,6 +112,11 @@ def test_every_real_recording_names_its_provider(path: Path) -> None:
     assert infer_provider(path.read_bytes()) == expected
 
 
+def test_an_event_of_any_size_is_read() -> None:
+    big = b"data: " + b"x" * (5 * 1024 * 1024) + b"\n\n"  # more than the decoder's default limit
+    assert infer_provider(big + body_of("gemini")) == "gemini"
+
+
 @pytest.mark.parametrize(
     "body",
     [b"", b"data: hello\n\n", b"event: ping\ndata: {}\n\n", b'data: {"type": "x"}\n\n'],

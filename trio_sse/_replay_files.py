@@ -69,10 +69,12 @@ def infer_provider(body: bytes) -> ProviderName:
     Raises:
         ValueError: no event names a provider (the message says how to give the path).
     """
-    for event in SSEDecoder().feed(body + b"\n\n"):  # the blank line ends a last event
-        provider = _provider_of(event.event, event.data)
-        if provider is not None:
-            return provider
+    decoder = SSEDecoder(max_event_size=len(body) + 1)  # the file is in memory already
+    for piece in [*split_events(body), b"\n\n"]:  # the blank line ends a last event
+        for event in decoder.feed(piece):
+            provider = _provider_of(event.event, event.data)
+            if provider is not None:
+                return provider
     raise ValueError(
         "no event names its provider (an Anthropic message_start, an OpenAI "
         "chat.completion.chunk or response.created, a Gemini chunk with candidates); "
