@@ -7,7 +7,7 @@
                  [--provider NAME [--api-key KEY]]
     trio-sse demo
     trio-sse record URL [the options above] -o FILE
-    trio-sse serve FILE... [--port N] [--speed X | --fast]
+    trio-sse serve [FILE[@/PATH]...] [--example NAME]... [--port N] [--speed X | --fast]
 
 Exit status: 0 at a clean end; 1 when the stream failed (the error's message on one line
 on standard error, no traceback); 2 for a usage error; 130 after Ctrl-C, which cancels
@@ -123,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trio-sse",
         usage="%(prog)s URL [options]\n       %(prog)s demo\n"
-        "       %(prog)s record URL [options] -o FILE\n       %(prog)s serve FILE...",
+        "       %(prog)s record URL [options] -o FILE\n"
+        "       %(prog)s serve [FILE...] [--example anthropic-tool-loop]",
         description="Print a Server-Sent Events stream as it arrives, reconnecting the way "
         "EventSource does (a GET resumes with Last-Event-ID).",
         epilog="'trio-sse demo' shows the library at work, offline, in a second or two. "

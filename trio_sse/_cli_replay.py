@@ -3,7 +3,8 @@
 ::
 
     trio-sse record URL [the stream command's options] -o FILE
-    trio-sse serve FILE... [--port N] [--host 127.0.0.1] [--speed X | --fast]
+    trio-sse serve [FILE[@/PATH]...] [--example NAME]... [--port N] [--host 127.0.0.1]
+                   [--speed X | --fast] [--pace SECONDS]
 
 ``record`` makes one request, exactly as the stream command would (``--provider``
 included), and writes the response to FILE as it arrived: status, headers without
@@ -11,13 +12,14 @@ credentials, the body's bytes untouched (still compressed if they were), and whe
 chunk came. It prints the events as they arrive too. Nothing is retried and no redirect
 is followed (a redirect is recorded as it is, so no key follows it to another origin):
 the recording is one exchange. ``serve`` answers requests with recordings, at their pace (see
-:mod:`trio_sse._replay_server`), until Ctrl-C.
+:mod:`trio_sse._replay_server`), until Ctrl-C. It also takes raw SSE bodies (``.sse``),
+served at the endpoint their content names (see :mod:`trio_sse._replay_files`), and the
+examples shipped in the package (``--example``, see :mod:`trio_sse._examples`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -27,9 +29,11 @@ import trio
 
 from ._cli_output import EVENT_FORMATS, Printer
 from ._decoder import SSEDecoder
+from ._examples import EXAMPLES, example_recordings
 from ._http import AsyncHTTPClient, sse_request_headers, streaming_timeout
-from ._recording import Recording, RecordingError, scrub_headers, scrub_url
-from ._replay_server import endpoint, h11_path, serve_recordings
+from ._recording import Recording, scrub_headers, scrub_url
+from ._replay_files import load_reply
+from ._replay_server import h11_path, serve_recordings
 from .providers._request import provider_request
 
 if TYPE_CHECKING:
@@ -50,39 +54,83 @@ class ServeOptions:
     speed: float | None = 1.0
 
 
+def _pace(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text!r}")
+    return value
+
+
 def build_serve_parser() -> argparse.ArgumentParser:
     """The parser of ``trio-sse serve``."""
+    summaries: dict[str, list[str]] = {}
+    for name, example in EXAMPLES.items():
+        summaries.setdefault(example.summary, []).append(name)
+    examples = "; ".join(f"{', '.join(names)}: {text}" for text, names in summaries.items())
     parser = argparse.ArgumentParser(
         prog="trio-sse serve",
-        description="Replay recordings made by 'trio-sse record' on a local HTTP server, at "
-        "the provider paths (/v1/messages, /v1/chat/completions, /v1/responses, "
-        "...:streamGenerateContent). Several recordings at one path are played in turn. "
-        "Faults per request: x-trio-sse-status: CODE, x-trio-sse-cut-after: EVENTS, "
-        "x-trio-sse-stall: SECONDS[@EVENTS].",
+        description="Replay recordings made by 'trio-sse record', or raw SSE bodies, on a "
+        "local HTTP server, at the provider paths (/v1/messages, /v1/chat/completions, "
+        "/v1/responses, ...:streamGenerateContent). Several replies at one path are played in "
+        "turn, and round again. Faults per request: x-trio-sse-status: CODE, "
+        "x-trio-sse-cut-after: EVENTS, x-trio-sse-stall: SECONDS[@EVENTS].",
+        epilog="No recording yet? 'trio-sse serve --example anthropic-tool-loop' serves a "
+        "tool call, then the answer, at http://127.0.0.1:8000/v1/messages.",
     )
     add = parser.add_argument
-    add("files", metavar="FILE", nargs="+", help="recordings, played in this order")
+    add(
+        "files",
+        metavar="FILE[@/PATH]",
+        nargs="*",
+        help="a recording, or a raw SSE body (.sse, the body only) served at the path its "
+        "events name (an Anthropic message_start: /v1/messages; chat.completion.chunk: "
+        "/v1/chat/completions; response.created: /v1/responses; Gemini's candidates: "
+        "...:streamGenerateContent); @/PATH serves it at PATH instead. Played in this order",
+    )
+    add(
+        "--example",
+        dest="examples",
+        action="append",
+        default=[],
+        choices=list(EXAMPLES),
+        metavar="NAME",
+        help=f"serve replies shipped with trio-sse, in turn (repeatable): {examples}",
+    )
     add("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
     add("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0: any free")
     pace = parser.add_mutually_exclusive_group().add_argument
     pace("--speed", type=float, default=1.0, help="2 plays twice as fast (default 1)")
     pace("--fast", action="store_true", help="no pauses at all")
+    add(
+        "--pace",
+        type=_pace,
+        default=0.0,
+        metavar="SECONDS",
+        help="between two events of a raw SSE body (default 0: none)",
+    )
     return parser
 
 
 def parse_serve(argv: Sequence[str]) -> ServeOptions:
-    """Parse ``trio-sse serve``'s arguments and load the recordings (status 2 if bad)."""
+    """Parse ``trio-sse serve``'s arguments and load the replies (status 2 if bad)."""
     parser = build_serve_parser()
     args = parser.parse_args(argv)
     speed: float | None = None if args.fast else float(args.speed)
     if speed is not None and not speed > 0:
         parser.error(f"--speed must be more than 0, got {speed}")
+    pace = float(args.pace)
+    if args.fast and pace:
+        parser.error("--pace with --fast: choose one")
+    if not args.files and not args.examples:
+        parser.error("nothing to serve: give a FILE or an --example")
     loaded: list[tuple[str, Recording]] = []
-    for path in args.files:
+    for name in cast("list[str]", args.examples):
+        loaded.extend((f"{name}: {file}", r) for file, r in example_recordings(name, pace=pace))
+    for spec in cast("list[str]", args.files):
         try:
-            loaded.append((str(path), Recording.load(path)))
-        except (OSError, RecordingError) as exc:  # noqa: PERF203 (a usage error ends it)
-            parser.error(f"{path}: {exc}")
+            loaded.append((spec, load_reply(spec, pace=pace)))
+        except (OSError, ValueError) as exc:  # noqa: PERF203 (a usage error ends it)
+            parser.error(f"{spec}: {exc}")
     return ServeOptions(tuple(loaded), host=str(args.host), port=int(args.port), speed=speed)
 
 
@@ -99,9 +147,8 @@ async def serve(options: ServeOptions, printer: Printer) -> None:
         )
         port: int = await nursery.start(server)
         printer.notice(f"serving on http://{options.host}:{port} (Ctrl-C to stop)")
-        for path, recording in options.recordings:
-            at = endpoint(h11_path(recording.url))
-            printer.notice(f"  {recording.method} ...{at} <- {os.path.basename(path)}")
+        for label, recording in options.recordings:
+            printer.notice(f"  {recording.method} {h11_path(recording.url)} <- {label}")
 
 
 async def record(
