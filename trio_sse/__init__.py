@@ -60,7 +60,7 @@ __all__ = [
     "pump_events",
 ]
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.1.0"
 
 
 claim_public_names(globals(), __all__)
