@@ -281,6 +281,15 @@ def test_the_container_is_its_id_a_fresh_request_ready_value() -> None:
     assert anthropic.container(run(message_start(container=None), MESSAGE_STOP)[1]) is None
 
 
+def test_a_refusal_with_no_content_is_no_turn() -> None:
+    """Anthropic refuses an assistant turn with no content: none is written."""
+    _, message = interpret(
+        anthropic.Interpreter(), [read_recording("anthropic", "anthropic-refusal")]
+    )
+    assert (message.stop_reason, message.content) == ("refusal", ())
+    assert anthropic.assistant_turn(message) == []
+
+
 def test_recorded_turns_keep_what_the_next_request_needs() -> None:
     body = read_recording("anthropic", "anthropic-mcp.1")
     _, message = interpret(anthropic.Interpreter(), [body])

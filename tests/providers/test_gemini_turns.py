@@ -88,6 +88,12 @@ def test_the_turn_is_a_copy() -> None:
     assert gemini.assistant_turn(message)[0]["parts"] == [part]
 
 
+def test_a_safety_stop_with_no_parts_is_no_turn() -> None:
+    _, message = run(sse({"candidates": [{"finishReason": "SAFETY", "safetyRatings": []}]}))
+    assert message.stop_reason == "SAFETY"
+    assert gemini.assistant_turn(message) == []
+
+
 def test_a_blocked_prompts_feedback_is_not_a_part() -> None:
     _, message = run(sse({"promptFeedback": {"blockReason": "OTHER"}}))
     assert gemini.assistant_turn(message) == []  # Gemini refuses a Content without parts
