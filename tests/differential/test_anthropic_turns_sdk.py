@@ -103,15 +103,16 @@ def reply_level(final: Any, message: Message) -> tuple[dict[str, Any], dict[str,
     return whole, usage
 
 
-def assert_agrees(body: bytes, message: Message, *, blanks: int = 0) -> dict[str, Any]:
+def assert_agrees(body: bytes, message: Message, *, blanks: int = 0) -> list[dict[str, Any]]:
     """Our turn, reply-level JSON and usage JSON are the SDK's, but for the ``blanks``
-    text blocks of nothing but whitespace the SDK sends and ours leaves out; our turn is
-    returned."""
+    text blocks of nothing but whitespace the SDK sends and ours leaves out, and for a
+    reply with no block left, which is no turn here (the API refuses an empty one, the
+    SDK sends it); our turn is returned."""
     final, theirs = exchange(body)
     turn = ours.assistant_turn(message)
     kept = [block for block in theirs["content"] if not blank(block)]
     assert len(theirs["content"]) - len(kept) == blanks
-    assert turn == theirs | {"content": kept}
+    assert turn == ([theirs | {"content": kept}] if kept else [])
     assert message.model == final.model
     assert message.usage is not None
     assert (dict(message.raw), dict(message.usage.raw)) == reply_level(final, message)
@@ -180,8 +181,9 @@ def validate_round_trip(message: Message) -> None:
     """The request that follows ``message`` passes the SDK's request types: its turn, the
     results answering its calls and the tools, block by block, then the whole request."""
     turn = ours.assistant_turn(message)
-    validate_turn(turn, "assistant")
-    messages: list[dict[str, Any]] = [{"role": "user", "content": "x"}, turn]
+    for entry in turn:
+        validate_turn(entry, "assistant")
+    messages: list[dict[str, Any]] = [*ours.user_turn("x"), *turn]
     outputs: list[ToolOutput] = [{"ok": True}, "text", RuntimeError("failed")]
     answers = [
         (call, outputs[n % 3])
@@ -189,8 +191,9 @@ def validate_round_trip(message: Message) -> None:
         if not call.provider_executed
     ]
     if answers:
-        messages.append(ours.tool_results_turn(answers))
-        validate_turn(messages[-1], "user")
+        (answer,) = ours.tool_results_turn(answers)
+        validate_turn(answer, "user")
+        messages.append(answer)
     schema = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
     tools = ours.tool_declarations([Tool("search", "Search.", schema)])
     for declared in tools:
@@ -198,7 +201,7 @@ def validate_round_trip(message: Message) -> None:
     request = {"model": "m", "max_tokens": 1, "messages": messages, "tools": tools}
     container = ours.container(message)
     if container is not None:
-        request["container"] = container["id"]
+        request["container"] = container
     # The request's own fields are known; its blocks were checked strictly above (some
     # request types, such as the fallbacks', allow extra fields, so no forbid here).
     whole = params.MessageCreateParamsStreaming
@@ -235,7 +238,7 @@ def test_every_listed_difference_is_a_recording() -> None:
 def test_several_responses_the_turn_is_the_first_responses(name: str) -> None:
     body = read_recording("anthropic", name)
     message = message_of(body)
-    turn = assert_agrees(first_response(body), message)
+    (turn,) = assert_agrees(first_response(body), message)
     _, merged = exchange(body)
     assert len(merged["content"]) > len(turn["content"])
     validate_round_trip(message)
@@ -421,13 +424,14 @@ def test_the_fallback_relabel_and_the_reply_level_data_are_the_sdks() -> None:
     assert message_of(STREAMS["fallback"]).model == final.model == "claude-y"
     message = message_of(STREAMS["container-and-refusal"])
     final, _ = exchange(STREAMS["container-and-refusal"])
-    assert ours.container(message) == final.container.to_dict(mode="json") == CONTAINER
+    assert message.raw["container"] == final.container.to_dict(mode="json") == CONTAINER
+    assert ours.container(message) == final.container.id == CONTAINER["id"]
     assert message.raw["stop_details"] == final.stop_details.to_dict(mode="json")
 
 
 def test_an_unknown_block_type_goes_back_unchanged_in_both() -> None:
     _, theirs = exchange(UNKNOWN)
-    turn = ours.assistant_turn(message_of(UNKNOWN))
+    (turn,) = ours.assistant_turn(message_of(UNKNOWN))
     assert turn == theirs
     assert turn["content"] == [{"type": "hologram", "frames": [1, 2], "meta": {"a": None}}]
 
@@ -453,7 +457,7 @@ def test_a_call_cut_by_max_tokens_is_not_guessed() -> None:
     message = message_of(CUT)
     (call,) = message.tool_calls
     assert (call.complete, call.raw_arguments) == (False, '{"seats": 2, "name": "Al')
-    (block,) = ours.assistant_turn(message)["content"]
+    ((block,),) = (turn["content"] for turn in ours.assistant_turn(message))
     assert block["input"] == {}
     _, theirs = exchange(CUT)
     assert theirs["content"][0]["input"] == {"seats": 2}
@@ -480,7 +484,7 @@ def test_a_text_block_with_nothing_to_read_is_left_out() -> None:
     _, theirs = exchange(body)
     call = {"type": "tool_use", "id": "toolu_1", "name": "clock", "input": {}}
     assert theirs["content"] == [{"type": "text", "text": ""}, call]
-    assert ours.assistant_turn(message_of(body))["content"] == [call]
+    assert ours.assistant_turn(message_of(body)) == [{"role": "assistant", "content": [call]}]
 
 
 def test_a_stream_that_never_finished() -> None:
@@ -497,4 +501,5 @@ def test_a_stream_that_never_finished() -> None:
 
 def test_tool_results_are_the_sdks_types() -> None:
     call = ToolCall("toolu_1", "read", {"path": "a"}, '{"path": "a"}')
-    validate_turn(ours.tool_results_turn([(call, KeyError("a"))]), "user")
+    (turn,) = ours.tool_results_turn([(call, KeyError("a"))])
+    validate_turn(turn, "user")

@@ -233,7 +233,8 @@ def ours(body: bytes) -> Message:
 @pytest.mark.parametrize("source", bodies())
 def test_the_assistant_turn_is_the_sdks_parts(source: Path | bytes) -> None:
     body = body_of(source)
-    turn = types.Content.model_validate(gemini.assistant_turn(ours(body)))
+    (content,) = gemini.assistant_turn(ours(body))
+    turn = types.Content.model_validate(content)
     assert turn.role == "model"
     assert turn.parts == expected_parts(sdk_parts(sdk_chunks(body)))
 
@@ -309,9 +310,8 @@ def test_a_request_built_from_the_turns_passes_the_sdk_unchanged(source: Path | 
     results: list[tuple[ToolCall, ToolOutput]] = [
         (call, outputs[i % 3]) for i, call in enumerate(message.tool_calls)
     ]
-    contents = [{"role": "user", "parts": [{"text": "x"}]}, gemini.assistant_turn(message)]
-    if results:
-        contents.append(gemini.tool_results_turn(results))
+    contents = [*gemini.user_turn("x"), *gemini.assistant_turn(message)]
+    contents += gemini.tool_results_turn(results)
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
     tools = gemini.tool_declarations([Tool("weather", "Weather in a city.", schema)])
     validated = [types.Content.model_validate(content) for content in contents]

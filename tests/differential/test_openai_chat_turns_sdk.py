@@ -95,7 +95,7 @@ def message_of(body: bytes) -> Message:
 
 def our_turn(body: bytes) -> dict[str, Any]:
     """The native turn, with nulls left out where :func:`sdk_turn` leaves them out."""
-    turn = openai_chat.assistant_turn(message_of(body))
+    (turn,) = openai_chat.assistant_turn(message_of(body))
     turn = {key: value for key, value in turn.items() if value is not None}
     if "tool_calls" in turn:
         turn["tool_calls"] = [_call(call) for call in turn["tool_calls"]]
@@ -305,7 +305,7 @@ WEATHER = Tool("w", "The weather.", {"type": "object", "properties": {"city": {"
 @pytest.mark.parametrize("body", all_bodies())
 def test_the_next_request_passes_the_sdk_types(body: bytes) -> None:
     message = message_of(body)
-    turn = openai_chat.assistant_turn(message)
+    (turn,) = openai_chat.assistant_turn(message)
     assert_no_unknown_keys(turn)
     outputs: list[Any] = ["sunny", {"temp": 21}, ValueError("no such city")]
     results = [(call, outputs[i % 3]) for i, call in enumerate(message.tool_calls)]
@@ -313,7 +313,7 @@ def test_the_next_request_passes_the_sdk_types(body: bytes) -> None:
         "model": "m",
         "stream": True,
         "messages": [
-            {"role": "user", "content": "x"},
+            *openai_chat.user_turn("x"),
             turn,
             *openai_chat.tool_results_turn(results),
         ],
@@ -328,7 +328,7 @@ def test_the_next_request_passes_the_sdk_types(body: bytes) -> None:
 
 def test_a_hand_built_message_passes_too() -> None:
     message = Message(content=(ToolCall("c", "w", {"city": "Paris"}, ""),))
-    turn = openai_chat.assistant_turn(message)
+    (turn,) = openai_chat.assistant_turn(message)
     assert_no_unknown_keys(turn)
     adapter = pydantic.TypeAdapter(chat_types.ChatCompletionAssistantMessageParam)
     assert consumed(adapter.validate_python(turn))["tool_calls"][0]["function"] == {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from trio_sse import ServerSentEvent
 from trio_sse.providers import (
     Message,
+    MessageStop,
     OtherBlock,
     TextBlock,
     ThinkingBlock,
@@ -41,6 +43,8 @@ from .anthropic_events import (
 from .feeding import interpret, read_recording
 
 CITATION = {"type": "char_location", "cited_text": "a", "document_index": 0}
+
+CHECKOUT_ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
 def is_plain_json(value: object) -> bool:
@@ -105,7 +109,7 @@ def test_the_turn_is_every_block_as_streamed_and_nothing_else() -> None:
         message_delta("tool_use"),
         MESSAGE_STOP,
     )
-    turn = anthropic.assistant_turn(message)
+    turn = anthropic.assistant_turn(message)[0]
     assert turn == {
         "role": "assistant",
         "content": [
@@ -121,7 +125,7 @@ def test_the_turn_is_every_block_as_streamed_and_nothing_else() -> None:
         ],
     }
     assert is_plain_json(turn)
-    assert anthropic.container(message) == container  # beside the turn, not in it
+    assert anthropic.container(message) == container["id"]  # beside the turn, not in it
 
 
 def test_the_turn_is_a_copy_the_caller_may_change() -> None:
@@ -132,10 +136,10 @@ def test_the_turn_is_a_copy_the_caller_may_change() -> None:
         block_stop(0),
         MESSAGE_STOP,
     )
-    turn = anthropic.assistant_turn(message)
+    turn = anthropic.assistant_turn(message)[0]
     turn["content"][0]["cache_control"] = {"type": "ephemeral"}
     turn["content"][0]["citations"][0]["cited_text"] = "changed"
-    assert anthropic.assistant_turn(message)["content"] == [
+    assert anthropic.assistant_turn(message)[0]["content"] == [
         {"type": "text", "text": "x", "citations": [CITATION]}
     ]
 
@@ -153,7 +157,7 @@ def test_blocks_built_by_hand_are_written_from_their_neutral_fields() -> None:
             OtherBlock("bare", {}),
         )
     )
-    assert anthropic.assistant_turn(message) == {
+    assert anthropic.assistant_turn(message)[0] == {
         "role": "assistant",
         "content": [
             {"type": "text", "text": "Hi", "citations": [CITATION]},
@@ -189,17 +193,17 @@ def test_a_text_block_with_nothing_to_read_is_left_out() -> None:
         MESSAGE_STOP,
     )
     assert len(message.content) == 4  # the message keeps them
-    assert anthropic.assistant_turn(message)["content"] == [
+    assert anthropic.assistant_turn(message)[0]["content"] == [
         {"type": "text", "text": "", "citations": [CITATION]},
         tool_block(),
     ]
     by_hand = Message(content=(TextBlock(""), TextBlock("x")))
-    assert anthropic.assistant_turn(by_hand)["content"] == [{"type": "text", "text": "x"}]
+    assert anthropic.assistant_turn(by_hand)[0]["content"] == [{"type": "text", "text": "x"}]
 
 
 def test_raw_wins_over_the_neutral_fields() -> None:
     block = TextBlock("edited", raw={"type": "text", "text": "as streamed"})
-    turn = anthropic.assistant_turn(Message(content=(block,), provider="anthropic"))
+    turn = anthropic.assistant_turn(Message(content=(block,), provider="anthropic"))[0]
     assert turn["content"] == [{"type": "text", "text": "as streamed"}]
 
 
@@ -207,14 +211,14 @@ def test_raw_wins_over_the_neutral_fields() -> None:
 def test_a_thinking_block_without_its_signature_is_refused(redacted: bool) -> None:
     message = Message(content=(ThinkingBlock("Hm", redacted=redacted),))
     with pytest.raises(ValueError, match="without its signature"):
-        anthropic.assistant_turn(message)
+        anthropic.assistant_turn(message)[0]
 
 
 @pytest.mark.parametrize("provider", ["openai-chat", "openai-responses", "gemini"])
 def test_another_providers_message_is_refused(provider: str) -> None:
     message = Message(content=(ThinkingBlock("Hm", signature="theirs"),), provider=provider)
     with pytest.raises(ValueError, match=f"a '{provider}' message cannot be an Anthropic turn"):
-        anthropic.assistant_turn(message)
+        anthropic.assistant_turn(message)[0]
 
 
 def test_a_call_cut_off_by_max_tokens_goes_back_incomplete_with_empty_input() -> None:
@@ -228,16 +232,68 @@ def test_a_call_cut_off_by_max_tokens_goes_back_incomplete_with_empty_input() ->
     )
     (call,) = message.tool_calls
     assert not call.complete
-    assert anthropic.assistant_turn(message)["content"] == [tool_block()]
+    assert anthropic.assistant_turn(message)[0]["content"] == [tool_block()]
     # Anthropic wants an answer to every call: an incomplete one is answered with an error.
-    result = anthropic.tool_results_turn([(call, ValueError("the arguments were cut off"))])
+    result = anthropic.tool_results_turn([(call, ValueError("the arguments were cut off"))])[0]
     assert result["content"][0]["is_error"] is True
+
+
+@pytest.mark.parametrize("pieces", [[], ['{"path": "a.txt"}']], ids=["no-fragment", "whole-input"])
+def test_the_last_call_of_a_reply_max_tokens_ended_is_not_complete(pieces: list[str]) -> None:
+    """Cut off before any fragment, the call would read as ``{}``, complete: a call with
+    no arguments the model never meant (``delete_file({})``)."""
+    events, message = run(
+        message_start(),
+        block_start(0, {"type": "text", "text": "Deleting."}),
+        block_stop(0),
+        block_start(1, tool_block(name="delete_file")),
+        *(json_piece(1, piece) for piece in pieces),
+        block_stop(1),
+        message_delta("max_tokens"),
+        MESSAGE_STOP,
+    )
+    (call,) = message.tool_calls
+    assert (call.complete, message.stop_reason) == (False, "max_tokens")
+    stop = events[-1]
+    assert isinstance(stop, MessageStop)
+    assert stop.message.tool_calls[0].complete is False
+
+
+def test_a_call_before_the_last_block_of_a_max_tokens_reply_stays_complete() -> None:
+    _, message = run(
+        message_start(),
+        block_start(0, tool_block()),
+        block_stop(0),
+        block_start(1, {"type": "text", "text": "And then"}),
+        block_stop(1),
+        message_delta("max_tokens"),
+        MESSAGE_STOP,
+    )
+    assert message.tool_calls[0].complete is True
+
+
+def test_the_container_is_its_id_a_fresh_request_ready_value() -> None:
+    container = {"id": "container_1", "expires_at": "2026-12-01T06:00:00Z", "skills": []}
+    _, message = run(message_start(container=container), message_delta("end_turn"), MESSAGE_STOP)
+    reuse = anthropic.container(message)
+    assert reuse == "container_1"  # what the request's ``container`` field takes
+    assert message.raw["container"] == container  # the whole JSON stays in the reply's raw
+    assert anthropic.container(run(message_start(container=None), MESSAGE_STOP)[1]) is None
+
+
+def test_a_refusal_with_no_content_is_no_turn() -> None:
+    """Anthropic refuses an assistant turn with no content: none is written."""
+    _, message = interpret(
+        anthropic.Interpreter(), [read_recording("anthropic", "anthropic-refusal")]
+    )
+    assert (message.stop_reason, message.content) == ("refusal", ())
+    assert anthropic.assistant_turn(message) == []
 
 
 def test_recorded_turns_keep_what_the_next_request_needs() -> None:
     body = read_recording("anthropic", "anthropic-mcp.1")
     _, message = interpret(anthropic.Interpreter(), [body])
-    use, result, _ = anthropic.assistant_turn(message)["content"]
+    use, result, _ = anthropic.assistant_turn(message)[0]["content"]
     assert (use["type"], use["server_name"], use["input"]) == (
         "mcp_tool_use",
         "echo",
@@ -256,6 +312,7 @@ def test_the_docs_tool_loop_runs() -> None:
         text=True,
         timeout=60,
         check=False,
+        env=CHECKOUT_ENV,  # trio_sse from this checkout, as nox runs a clean clone
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "21 °C in Paris. 4\n"
@@ -270,7 +327,7 @@ OTHER_CALL = ToolCall("toolu_2", "clock", {}, "")
 def test_tool_results_are_one_user_turn_in_order() -> None:
     turn = anthropic.tool_results_turn(
         [(CALL, {"temperature": 21, "sky": "clear ☀"}), (OTHER_CALL, "12:00")]
-    )
+    )[0]
     assert turn == {
         "role": "user",
         "content": [
@@ -290,19 +347,18 @@ def test_tool_results_are_one_user_turn_in_order() -> None:
     [(KeyError("city"), "KeyError: 'city'"), (TimeoutError(), "TimeoutError")],
 )
 def test_an_exception_is_an_error_result(error: Exception, content: str) -> None:
-    turn = anthropic.tool_results_turn([(CALL, error)])
+    turn = anthropic.tool_results_turn([(CALL, error)])[0]
     assert turn["content"] == [
         {"type": "tool_result", "tool_use_id": "toolu_1", "content": content, "is_error": True}
     ]
 
 
-def test_calls_the_provider_ran_and_no_results_at_all_are_refused() -> None:
+def test_calls_the_provider_ran_are_refused_and_no_results_are_no_turn() -> None:
     server = ToolCall("srvtoolu_1", "web_search", {}, "", provider_executed=True)
     with pytest.raises(ValueError, match="ran on the provider's side"):
         anthropic.tool_results_turn([(server, "x")])
     no_results: list[tuple[ToolCall, ToolOutput]] = []
-    with pytest.raises(ValueError, match="no tool results"):
-        anthropic.tool_results_turn(no_results)
+    assert anthropic.tool_results_turn(no_results) == []
 
 
 def test_tool_declarations() -> None:
@@ -405,7 +461,7 @@ def test_no_field_of_a_block_is_lost_between_the_stream_and_the_turn(drawn: list
     _, message = run(*stream(drawn))
     turn = anthropic.assistant_turn(message)
     kept = [final for _, _, final in drawn if not blank(final)]
-    assert turn == {"role": "assistant", "content": kept}
+    assert turn == ([{"role": "assistant", "content": kept}] if kept else [])
     assert is_plain_json(turn)
 
 

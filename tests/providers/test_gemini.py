@@ -65,6 +65,10 @@ def chunk(
     usage: dict[str, Any] | None = None,
     **fields: Any,
 ) -> ServerSentEvent:
+    """A chunk of candidate 0; a final one with no parts given has the real shape's
+    ``{"text": ""}`` part (Gemini's final chunks carry one)."""
+    if finish is not None and not parts:
+        parts = ({"text": ""},)
     candidate: dict[str, Any] = {"content": {"role": "model", "parts": list(parts)}, "index": 0}
     if finish is not None:
         candidate["finishReason"] = finish
@@ -290,11 +294,44 @@ def test_streamed_arguments_end_without_a_bare_function_call(ending: list[Server
         chunk(finish="STOP"),
     )
     first = message.tool_calls[0]
+    assert first.complete is bool(ending)  # ended by the final chunk's part: cut off
     assert first.arguments in ({"a": "x"}, {"a": "x", "b": 1})
     assert json.loads(first.raw_arguments) == first.arguments
     assert sum(isinstance(e, ToolCallEnd) for e in events) == len(message.tool_calls)
     kinds = [type(e) for e in events if not isinstance(e, ToolCallDelta)]
     assert kinds[:3] == [MessageStart, ToolCallStart, ToolCallEnd]  # before anything else
+
+
+@pytest.mark.parametrize("reason", ["MAX_TOKENS", "STOP"])
+def test_a_call_ended_by_the_final_chunks_empty_text_part_was_cut_off(reason: str) -> None:
+    """Real final chunks carry ``parts: [{"text": ""}]`` beside the finishReason: that
+    part ends a call still streaming, which the finish reason cut off."""
+    events, message = run(
+        chunk(call("search", willContinue=True)),
+        chunk(piece("$.q", stringValue="par")),
+        sse({"candidates": [{"content": {"parts": [{"text": ""}]}, "finishReason": reason}]}),
+    )
+    (cut,) = message.tool_calls
+    assert (cut.complete, cut.arguments, message.stop_reason) == (False, {"q": "par"}, reason)
+    end = next(e for e in events if isinstance(e, ToolCallEnd))
+    assert end.call.complete is False
+
+
+def test_a_call_ended_before_the_final_chunk_stays_complete() -> None:
+    _, message = run(
+        chunk(call("search", willContinue=True)),
+        chunk(piece("$.q", more=False, stringValue="trio")),
+        chunk(call()),
+        chunk(finish="STOP"),
+    )
+    assert message.tool_calls[0].complete is True
+
+
+def test_an_empty_part_is_skipped() -> None:
+    _, message = run(chunk({}, {"text": "a"}, {}), chunk({}, finish="STOP"))
+    assert [type(block) for block in message.content] == [TextBlock]
+    assert message.text == "a"
+    assert message.stop_reason == "STOP"
 
 
 def test_arguments_before_a_name_start_a_nameless_call() -> None:
@@ -404,7 +441,7 @@ def test_eof_without_a_finish_reason_is_incomplete() -> None:
     ("event", "words"),
     [
         (sse('[{"candidates": []}]'), "expected a JSON object"),  # the non-SSE array format
-        (chunk("text"), "a part is not an object"),  # type: ignore[arg-type]
+        (chunk("text"), "a part is a JSON string, not an object"),  # type: ignore[arg-type]
         (chunk(piece("operations[0]", numberValue=1)), "unreadable jsonPath"),
         (chunk(piece("$.a..b", numberValue=1)), "unreadable jsonPath"),
     ],

@@ -193,6 +193,17 @@ def test_reply_level_fields_are_kept_in_message_raw() -> None:
     assert gemini.continuation_token(message) is None
 
 
+def test_the_grounding_metadata_is_a_copy() -> None:
+    grounding = {"searchEntryPoint": {"renderedContent": "<div/>"}, "webSearchQueries": ["q"]}
+    _, message = run(candidate({"text": "a"}, finishReason="STOP", groundingMetadata=grounding))
+    metadata = gemini.grounding_metadata(message)
+    assert metadata == grounding
+    metadata["webSearchQueries"].append("changed")
+    metadata["searchEntryPoint"] = None
+    assert gemini.grounding_metadata(message) == grounding
+    assert message.raw["candidate"]["groundingMetadata"] == grounding
+
+
 def test_a_continuation_token_is_kept() -> None:
     events, message = run(
         candidate({"text": "part one"}, finishReason="CONTINUATION", continuationToken="Y3Q=")

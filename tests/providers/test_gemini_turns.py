@@ -6,6 +6,7 @@ from __future__ import annotations
 import doctest
 import itertools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,13 +29,15 @@ from trio_sse.providers import (
 )
 
 from .feeding import interpret, read_recording, stream_params
-from .test_gemini import chunk, run, sse
+from .test_gemini import call, chunk, piece, run, sse
+
+CHECKOUT_ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
 def turn_of(name: str) -> dict[str, Any]:
     return gemini.assistant_turn(
         interpret(gemini.Interpreter(), [read_recording("gemini", name)])[1]
-    )
+    )[0]
 
 
 # --- assistant_turn -------------------------------------------------------------------------------
@@ -43,7 +46,7 @@ def turn_of(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("path", stream_params("gemini"))
 def test_every_recording_goes_back_as_its_blocks_parts(path: Path) -> None:
     _, message = interpret(gemini.Interpreter(), [path.read_bytes()])
-    turn = gemini.assistant_turn(message)
+    turn = gemini.assistant_turn(message)[0]
     assert turn == {"role": "model", "parts": [dict(block.raw) for block in message.content]}
     assert json.loads(json.dumps(turn)) == turn  # plain JSON values
 
@@ -73,21 +76,27 @@ def test_unknown_parts_and_fields_come_back_unchanged() -> None:
     text = {"text": "hi", "futureField": True}
     whole = {"functionCall": {"name": "f", "args": {}, "id": "c1", "later": 2}, "more": "x"}
     _, message = run(chunk(unknown, text, whole), chunk(finish="STOP"))
-    assert gemini.assistant_turn(message)["parts"] == [unknown, text, whole]
+    assert gemini.assistant_turn(message)[0]["parts"] == [unknown, text, whole]
 
 
 def test_the_turn_is_a_copy() -> None:
     part = {"functionCall": {"name": "f", "args": {"list": [1]}}}
     _, message = run(chunk(part), chunk(finish="STOP"))
-    turn = gemini.assistant_turn(message)
+    turn = gemini.assistant_turn(message)[0]
     turn["parts"][0]["functionCall"]["args"]["list"].append(2)
     assert message.tool_calls[0].raw == part
-    assert gemini.assistant_turn(message)["parts"] == [part]
+    assert gemini.assistant_turn(message)[0]["parts"] == [part]
+
+
+def test_a_safety_stop_with_no_parts_is_no_turn() -> None:
+    _, message = run(sse({"candidates": [{"finishReason": "SAFETY", "safetyRatings": []}]}))
+    assert message.stop_reason == "SAFETY"
+    assert gemini.assistant_turn(message) == []
 
 
 def test_a_blocked_prompts_feedback_is_not_a_part() -> None:
     _, message = run(sse({"promptFeedback": {"blockReason": "OTHER"}}))
-    assert gemini.assistant_turn(message) == {"role": "model", "parts": []}
+    assert gemini.assistant_turn(message) == []  # Gemini refuses a Content without parts
 
 
 def test_blocks_built_by_hand_become_parts() -> None:
@@ -100,7 +109,7 @@ def test_blocks_built_by_hand_become_parts() -> None:
             OtherBlock("executableCode", {"executableCode": {"code": "1"}}),
         )
     )
-    assert gemini.assistant_turn(message)["parts"] == [
+    assert gemini.assistant_turn(message)[0]["parts"] == [
         {"text": "plan", "thought": True, "thoughtSignature": "t"},
         {"text": "Hi"},
         {"functionCall": {"id": "c1", "name": "f", "args": {"a": 1}}, "thoughtSignature": "s"},
@@ -113,19 +122,19 @@ def test_blocks_built_by_hand_become_parts() -> None:
 def test_another_providers_message_is_refused(provider: str) -> None:
     message = Message(content=(ThinkingBlock("x", signature="theirs"),), provider=provider)
     with pytest.raises(ValueError, match=f"a '{provider}' message cannot be sent to Gemini"):
-        gemini.assistant_turn(message)
+        gemini.assistant_turn(message)[0]
 
 
 def test_redacted_thinking_is_refused() -> None:
     message = Message(content=(ThinkingBlock("", signature="data", redacted=True),))
     with pytest.raises(ValueError, match="redacted"):
-        gemini.assistant_turn(message)
+        gemini.assistant_turn(message)[0]
 
 
 def test_a_raw_value_that_is_not_json_is_refused() -> None:
     message = Message(content=(TextBlock("x", raw={"text": "x", "when": object()}),))
     with pytest.raises(TypeError, match="not a JSON value"):
-        gemini.assistant_turn(message)
+        gemini.assistant_turn(message)[0]
 
 
 # --- tool results and declarations ----------------------------------------------------------
@@ -139,7 +148,7 @@ def test_tool_results_are_function_responses_in_a_user_turn() -> None:
         (without_id, "12:00"),
         (with_id, TimeoutError("no answer in 5 s")),
     ]
-    assert gemini.tool_results_turn(outputs) == {
+    assert gemini.tool_results_turn(outputs)[0] == {
         "role": "user",
         "parts": [
             {
@@ -161,12 +170,32 @@ def test_tool_results_are_function_responses_in_a_user_turn() -> None:
     }
 
 
-def test_no_tool_results_or_a_bad_output_is_refused() -> None:
-    with pytest.raises(ValueError, match="at least one part"):
-        gemini.tool_results_turn([])
+def test_a_loop_answering_every_call_answers_each_function_call_part() -> None:
+    """Gemini wants as many functionResponse parts as functionCall parts: a call cut off
+    by MAX_TOKENS is answered too, with an exception."""
+    _, message = run(
+        chunk(call("a", args={"x": 1}) | {"thoughtSignature": "c2ln"}),
+        chunk(call("b", willContinue=True)),
+        chunk(piece("$.q", stringValue="par")),
+        chunk(finish="MAX_TOKENS"),
+    )
+    assert [c.complete for c in message.tool_calls] == [True, False]
+    (turn,) = gemini.assistant_turn(message)
+    results = [
+        (c, "ok" if c.complete else ValueError("the call was cut off")) for c in message.tool_calls
+    ]
+    (answer,) = gemini.tool_results_turn(results)
+    assert sum("functionCall" in part for part in turn["parts"]) == len(answer["parts"]) == 2
+    assert answer["parts"][1]["functionResponse"]["response"] == {
+        "error": "ValueError: the call was cut off"
+    }
+
+
+def test_no_tool_results_are_no_turn_and_a_bad_output_is_refused() -> None:
+    assert gemini.tool_results_turn([]) == []
     bad: Any = 3
-    with pytest.raises(TypeError, match="text, a mapping or an exception"):
-        gemini.tool_results_turn([(ToolCall("", "f", {}, ""), bad)])
+    with pytest.raises(TypeError, match="text, a mapping or an Exception"):
+        gemini.tool_results_turn([(ToolCall("", "f", {}, ""), bad)])[0]
 
 
 def test_tool_declarations_use_the_full_json_schema_field() -> None:
@@ -185,7 +214,11 @@ def test_tool_declarations_use_the_full_json_schema_field() -> None:
                     "description": "Weather in a city.",
                     "parametersJsonSchema": schema,
                 },
-                {"name": "now", "description": "The time.", "parametersJsonSchema": {}},
+                {  # an empty schema: an object with no properties
+                    "name": "now",
+                    "description": "The time.",
+                    "parametersJsonSchema": {"type": "object", "properties": {}},
+                },
             ]
         }
     ]
@@ -351,7 +384,7 @@ def test_no_field_of_a_part_is_lost_between_the_stream_and_the_turn(
     streamed = [part for _, stream in blocks for part in stream]
     chunks = [chunk(*streamed[i : i + per_chunk]) for i in range(0, len(streamed), per_chunk)]
     _, message = run(*chunks, chunk(finish="STOP"))
-    assert gemini.assistant_turn(message)["parts"] == expected
+    assert gemini.assistant_turn(message)[0]["parts"] == expected
     assert all(c.complete for c in message.tool_calls)
 
 
@@ -370,6 +403,7 @@ def test_the_pages_tool_loop_runs(tmp_path: Path) -> None:
         text=True,
         timeout=60,
         check=False,
+        env=CHECKOUT_ENV,  # trio_sse from this checkout, as nox runs a clean clone
     )
     assert (result.returncode, result.stdout, result.stderr) == (
         0,

@@ -27,7 +27,11 @@ from trio_sse.providers import (
 from .feeding import final_message, read_recording
 from .test_openai_chat import DONE, choice, chunk, finish, run, say, tool, tools
 
-assistant_turn = openai_chat.assistant_turn
+
+def assistant_turn(message: Message, *, include_reasoning: bool = True) -> dict[str, Any]:
+    """The one assistant message of the turn."""
+    (turn,) = openai_chat.assistant_turn(message, include_reasoning=include_reasoning)
+    return turn
 
 
 # --- the assistant turn, from a stream ------------------------------------------------------

@@ -291,6 +291,36 @@ def test_custom_tool_call_input_is_the_raw_arguments() -> None:
         ([{"type": "function", "name": "x_keyword_search"}], False),
         ([], False),  # no tools listed: nothing to tell by
         (None, False),
+        ([{"type": "function", "name": "other"}], False),  # no server-side tool listed
+        ([{"type": "namespace", "name": "db", "tools": []}], False),
+        (
+            [
+                {"type": "x_search"},
+                {
+                    "type": "namespace",
+                    "name": "x",
+                    "tools": [{"type": "custom", "name": "x_keyword_search"}],
+                },
+            ],
+            False,  # declared inside a namespace tool
+        ),
+        (
+            [
+                {"type": "web_search"},
+                {
+                    "type": "namespace",
+                    "name": "a",
+                    "tools": [
+                        {
+                            "type": "namespace",
+                            "name": "b",
+                            "tools": [{"type": "function", "name": "x_keyword_search"}],
+                        }
+                    ],
+                },
+            ],
+            False,  # namespaces in namespaces
+        ),
     ],
 )
 def test_custom_tool_call_not_declared_is_provider_executed(
@@ -302,6 +332,31 @@ def test_custom_tool_call_not_declared_is_provider_executed(
     call = ToolCall("xs_1", "x_keyword_search", {"query": "q"}, '{"query": "q"}', executed)
     assert message.tool_calls == (call,)
     assert ToolCallStart(0, "xs_1", "x_keyword_search", executed) in events
+
+
+def test_a_custom_call_carrying_a_namespace_is_never_provider_executed() -> None:
+    tools = [{"type": "x_search"}]
+    item = {"type": "custom_tool_call", "call_id": "c1", "name": "sql", "namespace": "db"}
+    item |= {"input": "SELECT 1"}
+    _, message = run(created(tools=tools), added(0, item), completed([item], tools=tools))
+    assert message.tool_calls[0].provider_executed is False
+
+
+def test_a_custom_tool_loaded_by_tool_search_is_the_callers() -> None:
+    tools = [{"type": "tool_search"}]  # a server-side tool: the xAI heuristic is on
+    loaded: dict[str, Any] = {"type": "tool_search_output", "id": "tso_1", "execution": "server"}
+    loaded |= {"tools": [{"type": "custom", "name": "sql", "description": "run sql"}]}
+    item = {"type": "custom_tool_call", "call_id": "c1", "name": "sql", "input": "SELECT 1"}
+    unknown = item | {"call_id": "c2", "name": "x_keyword_search"}
+    _, message = run(
+        created(tools=tools),
+        added(0, loaded),
+        item_done(0, loaded),
+        added(1, item),
+        added(2, unknown),
+        completed([loaded, item, unknown], tools=tools),
+    )
+    assert [call.provider_executed for call in message.tool_calls] == [False, True]
 
 
 def test_built_in_tool_items_are_other_blocks_as_last_stated() -> None:

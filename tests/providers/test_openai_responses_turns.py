@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import itertools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -38,6 +39,8 @@ from .responses_events import added, call_item, completed, created, ev, item_don
 from .test_openai_responses_raw import terminal_response
 
 # --- the assistant turn: the recordings ------------------------------------------------------
+
+CHECKOUT_ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
 @pytest.mark.parametrize("path", stream_params("openai_responses"))
@@ -214,9 +217,50 @@ def test_a_result_names_the_calls_namespace_and_caller() -> None:
     ]
 
 
+def test_a_custom_tool_call_output_carries_no_namespace() -> None:
+    """``namespace`` is a ``function_call_output`` field only: the API refuses it on a
+    ``custom_tool_call_output`` (the SDK's param type has no such key)."""
+    item: dict[str, Any] = {"type": "custom_tool_call", "id": "ctc_1", "call_id": "call_1"}
+    item |= {"name": "sql", "namespace": "db", "input": "SELECT 1", "caller": {"type": "direct"}}
+    _, message = run_all(openai_responses.Interpreter(), [created(), completed([item])])
+    assert tool_results_turn([(message.tool_calls[0], "1 row")]) == [
+        {
+            "type": "custom_tool_call_output",
+            "call_id": "call_1",
+            "output": "1 row",
+            "caller": {"type": "direct"},
+        }
+    ]
+
+
+def test_a_message_item_without_parts_goes_back_whole() -> None:
+    reasoning: dict[str, Any] = {"type": "reasoning", "id": "rs_1", "summary": []}
+    reasoning["encrypted_content"] = "e"
+    empty: dict[str, Any] = {"type": "message", "id": "msg_1", "role": "assistant"}
+    empty["status"] = "completed"
+    empty |= {"content": []}
+    events = [created()]
+    for index, item in enumerate([reasoning, empty]):
+        events += [added(index, item), item_done(index, item)]
+    _, message = run_all(openai_responses.Interpreter(), [*events, completed([reasoning, empty])])
+    assert message.content[1] == OtherBlock("message", empty)
+    assert openai_responses.assistant_turn(message) == [reasoning, empty]
+
+
+def test_a_message_item_whose_parts_come_later_is_no_other_block() -> None:
+    opened = {"type": "message", "id": "msg_1", "role": "assistant", "content": []}
+    whole = opened | {"content": [{"type": "output_text", "text": "Hi", "annotations": []}]}
+    _, message = run_all(
+        openai_responses.Interpreter(),
+        [created(), added(0, opened), item_done(0, whole), completed([whole])],
+    )
+    assert [type(block) for block in message.content] == [TextBlock]
+    assert openai_responses.assistant_turn(message) == [whole]
+
+
 def test_a_provider_executed_or_foreign_call_cannot_be_answered() -> None:
     executed = ToolCall("xs_1", "x_search", {}, "{}", provider_executed=True)
-    with pytest.raises(ValueError, match="executed by the provider"):
+    with pytest.raises(ValueError, match="ran on the provider's side"):
         tool_results_turn([(executed, "x")])
     foreign = ToolCall("t", "f", {}, "{}", raw={"type": "tool_use"})
     with pytest.raises(ValueError, match="another provider's"):
@@ -385,6 +429,7 @@ def test_the_pages_tool_loop_runs_as_written(tmp_path: Path) -> None:
         text=True,
         timeout=60,
         check=False,
+        env=CHECKOUT_ENV,  # trio_sse from this checkout, as nox runs a clean clone
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # nothing logged: the stand-in streams as a server does

@@ -26,17 +26,21 @@ rules are in its docstring). Nothing the next request needs is lost:
   ``server_tool_use``, ``output_tokens_details``, ``iterations``, ``service_tier``, ...);
   ``reasoning_tokens`` is ``output_tokens_details.thinking_tokens`` and
   ``total_input_tokens`` is ``input_tokens`` + cache reads + cache writes;
-- a tool call cut off (not stopped, or its input JSON does not parse, as when
-  ``max_tokens`` ends it) has ``complete=False``; so has :class:`ToolCallEnd`'s call.
+- a tool call cut off (not stopped, its input JSON does not parse, or it is the last
+  block of a reply ``max_tokens`` ended) has ``complete=False``.
 
-Writing, sans-IO, plain JSON values (see each function):
+Writing, sans-IO, plain JSON values; each function gives the entries to add to the
+request's ``messages`` (a list, ``[]`` when there is nothing to send), so that
+``messages += anthropic.assistant_turn(message)`` is the same for every provider:
 
-- :func:`assistant_turn`: ``{"role": "assistant", "content": [...]}``, each block its
-  ``raw`` (but a text block with nothing but whitespace, which Anthropic refuses); the
-  reply's container goes in the next request's top-level ``container`` field, not in
-  the turn: :func:`container` gives it;
-- :func:`tool_results_turn`: ``{"role": "user", "content": [{"type": "tool_result",
-  "tool_use_id", "content", "is_error"?}, ...]}``;
+- :func:`user_turn`: ``[{"role": "user", "content": text}]``;
+- :func:`assistant_turn`: ``[{"role": "assistant", "content": [...]}]``, each block its
+  ``raw`` (but a text block with nothing but whitespace, which Anthropic refuses); ``[]``
+  for a reply with nothing to send back (a refusal with no content), as Anthropic
+  refuses an empty turn. The reply's container goes in the next request's top-level
+  ``container`` field, not in the turn: :func:`container` gives its id;
+- :func:`tool_results_turn`: ``[{"role": "user", "content": [{"type": "tool_result",
+  "tool_use_id", "content", "is_error"?}, ...]}]``;
 - :func:`tool_declarations`: the request's ``tools``, ``[{"name", "description",
   "input_schema"}, ...]``.
 
@@ -67,6 +71,7 @@ from ._reading import container as container
 from ._writing import assistant_turn as assistant_turn
 from ._writing import tool_declarations as tool_declarations
 from ._writing import tool_results_turn as tool_results_turn
+from ._writing import user_turn as user_turn
 
 __all__ = [
     "Interpreter",
@@ -74,6 +79,7 @@ __all__ = [
     "container",
     "tool_declarations",
     "tool_results_turn",
+    "user_turn",
 ]
 
 claim_public_names(globals(), __all__)

@@ -14,7 +14,11 @@ events each carried and keeps the :class:`~trio_sse.providers.Message` so far.
   ``provider_executed=True``. ``input_json_delta`` fragments are joined and parsed at
   ``content_block_stop``: empty means ``{}``; JSON that does not parse as an object
   (cut off by ``max_tokens``) keeps ``raw_arguments``, gets ``arguments={}`` and
-  ``complete=False``, without raising. A call not yet stopped is ``complete=False`` too.
+  ``complete=False``, without raising. A call not yet stopped is ``complete=False`` too,
+  and so is the reply's last block, if a tool call, when ``stop_reason`` is
+  ``max_tokens`` (set by ``message_delta``, after that call's :class:`ToolCallEnd`, which
+  said ``complete=True``: read the final message, not that event, to decide whether to
+  run a call).
   An ``input`` already filled in by the start block is honoured if no fragment follows.
 - A text block's ``citations`` (in its start block, then one per ``citations_delta``)
   are :attr:`TextBlock.citations`, in order; they have no stream event.
@@ -191,6 +195,7 @@ class _Tool:
     provider_executed: bool
     parts: list[str] = field(default_factory=list[str])
     call: ToolCall | None = None  # set at content_block_stop
+    cut: bool = False  # the reply's last block, and the reply stopped at max_tokens
 
     def snapshot(self) -> ToolCall:
         return self.call if self.call is not None else self._build(stopped=False)
@@ -198,6 +203,13 @@ class _Tool:
     def stop(self) -> ToolCall:
         self.call = self._build(stopped=True)
         return self.call
+
+    def cut_off(self) -> None:
+        """The reply stopped at ``max_tokens`` on this call: whatever its input says, the
+        model did not finish it (``input`` may be ``{}`` for want of any fragment)."""
+        self.cut = True
+        if self.call is not None:
+            self.call = self._build(stopped=True)
 
     def _build(self, *, stopped: bool) -> ToolCall:
         raw_arguments = "".join(self.parts)
@@ -210,7 +222,7 @@ class _Tool:
             arguments or {},
             raw_arguments,
             self.provider_executed,
-            complete=stopped and arguments is not None,
+            complete=stopped and arguments is not None and not self.cut,
             raw={**self.start, "input": arguments or {}},
         )
 
@@ -340,6 +352,8 @@ class Interpreter(BaseInterpreter[_Block]):
         usage = get_object(data, "usage", "data")
         if stop_reason is not None:
             self._stop_reason = stop_reason
+        if stop_reason == "max_tokens" and self._blocks and isinstance(self._blocks[-1], _Tool):
+            self._blocks[-1].cut_off()
         # The reply-level fields: the delta's (stop_details, container, ...) and the
         # event's own (context_management, input_transformations, ...).
         outer = {k: v for k, v in data.items() if k not in ("type", "delta", "usage")}
@@ -467,23 +481,28 @@ class Interpreter(BaseInterpreter[_Block]):
         return []
 
 
-def container(message: Message) -> Mapping[str, Any] | None:
-    """The container the reply ran in (code execution, skills), to reuse: put it, or its
-    ``id``, in the next request's top-level ``container`` field. ``None`` if there was none.
+def container(message: Message) -> str | None:
+    """The id of the container the reply ran in (code execution, skills), to reuse it:
+    the value the next request's top-level ``container`` field takes. ``None`` if there
+    was none.
 
-    ``{"id": ..., "expires_at": ..., "skills": [...]}`` as the provider last stated it
-    (``message_start``, then ``message_delta``); :func:`assistant_turn` does not carry it.
+    A string, so nothing the caller does to it changes ``message``. The container's whole
+    JSON, ``{"id", "expires_at", "skills"}`` as the provider last stated it
+    (``message_start``, then ``message_delta``), stays in ``message.raw["container"]``;
+    :func:`assistant_turn` does not carry it.
 
     Raises:
         ValueError: ``message`` is another provider's.
 
     Example::
 
-        reuse = anthropic.container(message)
-        if reuse is not None:
-            request["container"] = reuse["id"]
+        if (reuse := anthropic.container(message)) is not None:
+            request["container"] = reuse
     """
     if message.provider not in (None, PROVIDER):
         raise ValueError(f"a {message.provider!r} message has no Anthropic container")
     value = message.raw.get("container")
-    return cast("Mapping[str, Any]", value) if isinstance(value, Mapping) else None
+    if not isinstance(value, Mapping):
+        return None
+    container_id = cast("Mapping[str, Any]", value).get("id")
+    return container_id if isinstance(container_id, str) and container_id else None

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
+from .._turns import checked_output, error_text, own_call, schema
 from .._vocabulary import (
     ContentBlock,
     Message,
@@ -24,7 +25,7 @@ from .._vocabulary import (
 )
 from ._reading import PROVIDER
 
-__all__ = ["assistant_turn", "tool_declarations", "tool_results_turn"]
+__all__ = ["assistant_turn", "tool_declarations", "tool_results_turn", "user_turn"]
 
 
 def _mapping(value: object) -> object:
@@ -39,9 +40,23 @@ def _plain(value: object) -> Any:
     return json.loads(json.dumps(value, default=_mapping, ensure_ascii=False))
 
 
-def assistant_turn(message: Message) -> dict[str, Any]:
-    """The assistant's turn to put in the next request's ``messages``, exactly as Anthropic
-    takes it: ``{"role": "assistant", "content": [...]}``, and nothing else.
+def user_turn(text: str) -> list[dict[str, Any]]:
+    """The user's turn that starts a conversation (or follows the assistant's):
+    ``[{"role": "user", "content": text}]``.
+
+    Example::
+
+        messages = anthropic.user_turn("Weather in Paris?")
+        messages += anthropic.assistant_turn(reply.message)
+    """
+    return [{"role": "user", "content": text}]
+
+
+def assistant_turn(message: Message) -> list[dict[str, Any]]:
+    """The entries to add to the next request's ``messages``: the assistant's turn,
+    ``[{"role": "assistant", "content": [...]}]``, exactly as Anthropic takes it; ``[]``
+    when the reply holds nothing Anthropic takes back (a refusal with no content, only
+    whitespace text), since Anthropic refuses an empty turn.
 
     Each block is its ``raw`` JSON, as streamed (thinking with its signature, redacted
     thinking, ``tool_use`` with ``caller``, server and MCP tool use and their results,
@@ -60,19 +75,17 @@ def assistant_turn(message: Message) -> dict[str, Any]:
 
     Example::
 
-        messages.append(anthropic.assistant_turn(stream.message))
-        # {"role": "assistant", "content": [{"type": "text", "text": "Let me look."},
-        #  {"type": "tool_use", "id": "toolu_1", "name": "search", "input": {"q": "trio"}}]}
+        messages += anthropic.assistant_turn(stream.message)
+        # [{"role": "assistant", "content": [{"type": "text", "text": "Let me look."},
+        #   {"type": "tool_use", "id": "toolu_1", "name": "search", "input": {"q": "trio"}}]}]
     """
     if message.provider not in (None, PROVIDER):
         raise ValueError(
             f"a {message.provider!r} message cannot be an Anthropic turn"
             " (its signatures and block types are that provider's)"
         )
-    return {
-        "role": "assistant",
-        "content": [_block(block) for block in message.content if not _blank(block)],
-    }
+    content = [_block(block) for block in message.content if not _blank(block)]
+    return [{"role": "assistant", "content": content}] if content else []
 
 
 def _blank(block: ContentBlock) -> bool:
@@ -111,8 +124,9 @@ def _block(block: ContentBlock) -> dict[str, Any]:
     return {"type": block.type}
 
 
-def tool_results_turn(results: Iterable[tuple[ToolCall, ToolOutput]]) -> dict[str, Any]:
-    """The user turn that answers tool calls: one ``tool_result`` block per pair, in order.
+def tool_results_turn(results: Iterable[tuple[ToolCall, ToolOutput]]) -> list[dict[str, Any]]:
+    """The entries answering tool calls: one user turn with one ``tool_result`` block per
+    pair, in order (``[]`` for no results).
 
     A ``str`` output is the result's text; a Mapping is sent as its JSON text; an
     exception is sent as ``"TypeName: message"`` with ``"is_error": true``, which tells
@@ -121,29 +135,35 @@ def tool_results_turn(results: Iterable[tuple[ToolCall, ToolOutput]]) -> dict[st
     exception; provider-executed calls (server and MCP tools) have no result to send.
 
     Raises:
-        ValueError: no results, or a call the provider executed itself.
+        ValueError: a call the provider executed itself, or another provider's call (its
+            ``raw`` is not a ``tool_use`` block).
+        TypeError: an output that is not text, a Mapping or an Exception.
 
     Example::
 
-        anthropic.tool_results_turn([(call, {"temperature": 21})])
-        # {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
-        #                               "content": "{\\"temperature\\": 21}"}]}
+        messages += anthropic.tool_results_turn([(call, {"temperature": 21})])
+        # [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+        #                                "content": "{\\"temperature\\": 21}"}]}]
     """
     content = [_result(call, output) for call, output in results]
-    if not content:
-        raise ValueError("no tool results: a user turn needs at least one")
-    return {"role": "user", "content": content}
+    return [{"role": "user", "content": content}] if content else []
+
+
+def _is_anthropic(call: ToolCall) -> bool:
+    kind = call.raw.get("type")
+    return isinstance(kind, str) and kind.endswith("tool_use")
 
 
 def _result(call: ToolCall, output: ToolOutput) -> dict[str, Any]:
+    own_call(call, "Anthropic", _is_anthropic)
     if call.provider_executed:
         raise ValueError(
             f"tool call {call.id!r} ({call.name}) ran on the provider's side: nothing to answer"
         )
+    output = checked_output(output)
     block: dict[str, Any] = {"type": "tool_result", "tool_use_id": call.id}
     if isinstance(output, Exception):
-        detail = str(output)
-        block["content"] = f"{type(output).__name__}: {detail}" if detail else type(output).__name__
+        block["content"] = error_text(output)
         block["is_error"] = True
     elif isinstance(output, str):
         block["content"] = output
@@ -153,7 +173,9 @@ def _result(call: ToolCall, output: ToolOutput) -> dict[str, Any]:
 
 
 def tool_declarations(tools: Iterable[Tool]) -> list[dict[str, Any]]:
-    """The request's ``tools``: ``[{"name", "description", "input_schema"}, ...]``.
+    """The request's ``tools``: ``[{"name", "description", "input_schema"}, ...]``; an
+    empty schema is declared ``{"type": "object", "properties": {}}`` (Anthropic refuses
+    ``{}``).
 
     Example::
 
@@ -165,7 +187,7 @@ def tool_declarations(tools: Iterable[Tool]) -> list[dict[str, Any]]:
         {
             "name": tool.name,
             "description": tool.description,
-            "input_schema": _plain(tool.parameters),
+            "input_schema": schema(tool.parameters),
         }
         for tool in tools
     ]

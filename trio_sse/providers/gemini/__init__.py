@@ -21,10 +21,12 @@ candidate (``index`` 0) is read. Its ``content.parts`` become blocks of
   strings in pieces), ended by a bare ``functionCall: {}``, by a part without
   ``willContinue``, or by anything else. Those pieces are written out as JSON text, in
   order, so the deltas add up to the ``raw_arguments`` and parse into ``arguments``. A
-  call still streaming when the ``finishReason`` arrives (or the stream breaks), or whose
-  arguments are not a JSON object, has ``complete=False``;
+  call still streaming when the ``finishReason`` arrives (or the stream breaks), or
+  ended by another part of the chunk carrying it (real final chunks carry
+  ``{"text": ""}``), or whose arguments are not a JSON object, has ``complete=False``;
 - any other part (``executableCode``, ``inlineData``, unknown ones): an
-  :class:`OtherBlock` of it, whole.
+  :class:`OtherBlock` of it, whole. An empty part ``{}`` holds nothing: skipped (logged
+  at DEBUG); a part that is not a JSON object is a :class:`MalformedEventError`.
 
 A ``thoughtSignature`` is the ``signature`` of its part's block: announced by a
 :class:`ThinkingDelta` on a thought part, carried by :class:`ToolCallEnd` on a call, read
@@ -66,11 +68,16 @@ read, not an exception. An ``{"error": {...}}`` chunk raises :class:`APIStreamEr
 ``cache_read_input_tokens`` is ``cachedContentTokenCount``. ``modelVersion`` is the model
 and ``responseId`` the id.
 
-**Writing.** :func:`assistant_turn` gives ``{"role": "model", "parts": [...]}``: each
-block's ``raw``, so every part goes back with its signature on its own part boundary;
-:func:`tool_results_turn` gives ``{"role": "user", "parts": [{"functionResponse": {"id",
-"name", "response": {"output": ...} or {"error": ...}}}]}``; :func:`tool_declarations`
-gives ``[{"functionDeclarations": [{"name", "description", "parametersJsonSchema"}]}]``.
+**Writing.** Each turn is a list of the entries to add to ``contents`` (``[]`` when
+there is nothing to send, as Gemini refuses a Content without parts), the same shape as
+every provider module's: :func:`user_turn` gives ``[{"role": "user", "parts": [{"text":
+...}]}]``; :func:`assistant_turn` ``[{"role": "model", "parts": [...]}]``: each block's
+``raw``, so every part goes back with its signature on its own part boundary;
+:func:`tool_results_turn` ``[{"role": "user", "parts": [{"functionResponse": {"id",
+"name", "response": {"output": ...} or {"error": ...}}}]}]``, one part per call (answer
+every call, a cut-off one with an exception: Gemini wants as many ``functionResponse``
+parts as ``functionCall`` parts); :func:`tool_declarations` gives
+``[{"functionDeclarations": [{"name", "description", "parametersJsonSchema"}]}]``.
 ``parametersJsonSchema`` takes full JSON Schema (``$ref``, ``anyOf``,
 ``additionalProperties``, ...); the older ``parameters`` takes only Google's OpenAPI
 ``Schema`` subset and the two are mutually exclusive. A continued reply
@@ -97,6 +104,7 @@ from ._reply import grounding_metadata as grounding_metadata
 from ._writing import assistant_turn as assistant_turn
 from ._writing import tool_declarations as tool_declarations
 from ._writing import tool_results_turn as tool_results_turn
+from ._writing import user_turn as user_turn
 
 __all__ = [
     "Interpreter",
@@ -105,6 +113,7 @@ __all__ = [
     "grounding_metadata",
     "tool_declarations",
     "tool_results_turn",
+    "user_turn",
 ]
 
 claim_public_names(globals(), __all__)

@@ -255,10 +255,17 @@ class Interpreter(BaseInterpreter[_Draft]):
         if len(candidates) > 1:
             logger.debug("gemini: reading candidate 0 of %d", len(candidates))
         self._candidate_fields(candidate)
+        # Read first: a call ended by the final chunk's other parts (real final chunks
+        # carry ``{"text": ""}``) did not end of its own accord, it was cut off.
+        finish_reason = as_string(candidate.get("finishReason"))
         for part in as_array(as_object(candidate.get("content")).get("parts")):
-            if not as_object(part):
-                raise Malformed("a part is not an object")
-            self._part(as_object(part))
+            if not isinstance(part, dict):
+                kind = _JSON_TYPES.get(type(part).__name__, type(part).__name__)
+                raise Malformed(f"a part is a JSON {kind}, not an object")
+            if not part:
+                logger.debug("gemini: an empty part, skipped")
+                continue
+            self._part(cast("dict[str, Any]", part), finishing=bool(finish_reason))
         usage = _usage(as_object(data.get("usageMetadata")))
         if usage is not None:
             if usage != self._usage:
@@ -268,7 +275,7 @@ class Interpreter(BaseInterpreter[_Draft]):
         if blocked := as_string(feedback.get("blockReason")):
             self._blocks.append(_Other("promptFeedback", feedback))
             self._stop(blocked)
-        elif finish_reason := as_string(candidate.get("finishReason")):
+        elif finish_reason:
             self._stop(finish_reason)
 
     def _candidate_fields(self, candidate: dict[str, Any]) -> None:
@@ -282,11 +289,12 @@ class Interpreter(BaseInterpreter[_Draft]):
                     self._cited.add(seen)
                     self._citations.setdefault(key, []).append(citation)
 
-    def _part(self, part: dict[str, Any]) -> None:
+    def _part(self, part: dict[str, Any], *, finishing: bool) -> None:
+        """Read one part; ``finishing``: its chunk carries the ``finishReason``."""
         if "functionCall" in part:
             self._function_call(part, as_object(part["functionCall"]))
             return
-        self._end_streaming()
+        self._end_streaming(cut=finishing)
         text = part.get("text")
         if isinstance(text, str):
             self._prose(text, {k: v for k, v in part.items() if k != "text"})
@@ -354,6 +362,16 @@ class Interpreter(BaseInterpreter[_Draft]):
         self._end_streaming(cut=True)
         self._stop_reason, self._done = reason, True
         self._emit(MessageStop(reason, self.message))
+
+
+_JSON_TYPES = {
+    "list": "array",
+    "str": "string",
+    "int": "number",
+    "float": "number",
+    "bool": "boolean",
+    "NoneType": "null",
+}
 
 
 # --- reading JSON values --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -23,8 +24,9 @@ def continuation_token(message: Message) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-def grounding_metadata(message: Message) -> Mapping[str, Any] | None:
-    """The candidate's ``groundingMetadata`` (Search grounding), ``None`` when absent.
+def grounding_metadata(message: Message) -> dict[str, Any] | None:
+    """The candidate's ``groundingMetadata`` (Search grounding), ``None`` when absent: a
+    fresh copy, which the caller may change without touching ``message``.
 
     Google requires an app that uses Search grounding to show its
     ``searchEntryPoint.renderedContent`` (HTML) with the answer.
@@ -35,7 +37,9 @@ def grounding_metadata(message: Message) -> Mapping[str, Any] | None:
     True
     """
     metadata = _candidate(message).get("groundingMetadata")
-    return cast("Mapping[str, Any]", metadata) if isinstance(metadata, Mapping) else None
+    if not isinstance(metadata, Mapping):
+        return None
+    return copy.deepcopy(dict(cast("Mapping[str, Any]", metadata)))
 
 
 def _candidate(message: Message) -> Mapping[str, Any]:

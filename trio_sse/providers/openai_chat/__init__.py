@@ -93,11 +93,12 @@ arrays of objects with an integer ``index`` merge by ``index``, others are exten
 
 Writing
 -------
-:func:`assistant_turn` gives back the assistant message as the server streamed it;
-:func:`tool_results_turn` the ``role: tool`` messages answering the calls;
-:func:`tool_declarations` the request's ``tools``. A loop::
+:func:`user_turn` gives the user's message; :func:`assistant_turn` the assistant message
+as the server streamed it; :func:`tool_results_turn` the ``role: tool`` messages
+answering the calls; each a list of the entries to add to ``messages`` (``[]`` when there
+is nothing to send). :func:`tool_declarations` gives the request's ``tools``. A loop::
 
-    messages = [{"role": "user", "content": "Weather in Paris?"}]
+    messages = user_turn("Weather in Paris?")
     while True:
         body = {"model": model, "messages": messages, "tools": tool_declarations(tools)}
         async with open_provider_stream(client, "openai-chat", url, json=body,
@@ -105,10 +106,10 @@ Writing
             async for event in reply:
                 ...
         message = reply.message
-        messages.append(assistant_turn(message))
+        messages += assistant_turn(message)
         if not message.tool_calls:
             break
-        messages.extend(tool_results_turn((c, run(c)) for c in message.tool_calls))
+        messages += tool_results_turn((c, run(c)) for c in message.tool_calls)
 
 Reasoning goes back: DeepSeek requires ``reasoning_content`` back on every assistant turn
 that made tool calls (a 400 otherwise) and ignores it elsewhere; vLLM and llama.cpp chat
@@ -144,7 +145,15 @@ from ._writing import assistant_turn as assistant_turn
 from ._writing import is_legacy as is_legacy
 from ._writing import tool_declarations as tool_declarations
 from ._writing import tool_results_turn as tool_results_turn
+from ._writing import user_turn as user_turn
 
-__all__ = ["Interpreter", "assistant_turn", "is_legacy", "tool_declarations", "tool_results_turn"]
+__all__ = [
+    "Interpreter",
+    "assistant_turn",
+    "is_legacy",
+    "tool_declarations",
+    "tool_results_turn",
+    "user_turn",
+]
 
 claim_public_names(globals(), __all__)

@@ -11,24 +11,36 @@ from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from .._json import compact
+from .._turns import checked_output, error_text, own_call, schema
 from .._vocabulary import Message, TextBlock, ThinkingBlock, Tool, ToolCall, ToolOutput
 from ._fragments import Fragments
 from ._reading import LEGACY, PROVIDER
 
-__all__ = ["assistant_turn", "tool_declarations", "tool_results_turn"]
+__all__ = ["assistant_turn", "tool_declarations", "tool_results_turn", "user_turn"]
 
 _OUTPUT_ONLY = frozenset({"role", "annotations"})  # message fields a request does not take
 _REASONING = ("reasoning_content", "reasoning")
 
 
-def assistant_turn(message: Message, *, include_reasoning: bool = True) -> dict[str, Any]:
-    """The assistant message to put in the next request's ``messages``, after the ones
-    sent, exactly as the server streamed it.
+def user_turn(text: str) -> list[dict[str, Any]]:
+    """The user's turn: ``[{"role": "user", "content": text}]``, to add to ``messages``.
 
     ::
 
-        messages.append(openai_chat.assistant_turn(reply.message))
-        messages.extend(openai_chat.tool_results_turn(results))
+        messages = openai_chat.user_turn("Weather in Paris?")
+    """
+    return [{"role": "user", "content": text}]
+
+
+def assistant_turn(message: Message, *, include_reasoning: bool = True) -> list[dict[str, Any]]:
+    """The entries to add to the next request's ``messages``: ``[assistant message]``,
+    exactly as the server streamed it (one message even for an empty reply, with
+    ``content`` ``""``, which Chat Completions takes).
+
+    ::
+
+        messages += openai_chat.assistant_turn(reply.message)
+        messages += openai_chat.tool_results_turn(results)
 
     Built from each block's ``raw`` (joined in order: ``content``, ``refusal``,
     ``reasoning_content``/``reasoning``, ``reasoning_details`` merged by ``index``,
@@ -89,30 +101,33 @@ def assistant_turn(message: Message, *, include_reasoning: bool = True) -> dict[
         fields["tool_calls"] = tool_calls
     elif "content" not in fields and LEGACY not in fields:
         fields["content"] = ""
-    return {"role": "assistant", **fields}
+    return [{"role": "assistant", **fields}]
 
 
 def tool_results_turn(results: Iterable[tuple[ToolCall, ToolOutput]]) -> list[dict[str, Any]]:
-    """The messages that answer tool calls, one per call, in order, to put after the
-    assistant turn.
+    """The messages that answer tool calls, one per call, in order, to add after the
+    assistant turn (``[]`` for no results).
 
     ::
 
         results = [(call, run(call)) for call in reply.message.tool_calls]
-        messages.extend(openai_chat.tool_results_turn(results))
+        messages += openai_chat.tool_results_turn(results)
 
     Each is ``{"role": "tool", "tool_call_id": call.id, "content": text}`` (a legacy
     ``function_call``: ``{"role": "function", "name": ..., "content": ...}``). A ``str``
     output is the text; a Mapping is its JSON. Chat Completions has no error flag: an
-    exception is sent as the text ``"{type(exc).__name__}: {exc}"``, which the model
-    reads as the tool's answer.
+    exception is sent as the text ``"TypeName: message"``, which the model reads as the
+    tool's answer.
 
     Raises:
-        ValueError: a call has no ``id`` to answer (and is no legacy function call).
-        TypeError: a Mapping output is not JSON-serializable.
+        ValueError: a call has no ``id`` to answer (and is no legacy function call), or
+            is another provider's (its ``raw`` is not a ``tool_calls`` entry).
+        TypeError: an output that is not text, a Mapping or an Exception, or a Mapping
+            that is not JSON-serializable.
     """
     turn: list[dict[str, Any]] = []
     for call, output in results:
+        own_call(call, "Chat Completions", _is_chat)
         content = _output_text(output)
         if is_legacy(call):
             turn.append({"role": "function", "name": call.name, "content": content})
@@ -131,7 +146,8 @@ def tool_declarations(tools: Iterable[Tool]) -> list[dict[str, Any]]:
         weather = Tool("weather", "The weather in a city.", {"type": "object", ...})
         body = {"model": ..., "messages": messages, "tools": tool_declarations([weather])}
 
-    Each is ``{"type": "function", "function": {"name", "description", "parameters"}}``.
+    Each is ``{"type": "function", "function": {"name", "description", "parameters"}}``;
+    an empty schema is declared ``{"type": "object", "properties": {}}``.
     """
     return [
         {
@@ -139,7 +155,7 @@ def tool_declarations(tools: Iterable[Tool]) -> list[dict[str, Any]]:
             "function": {
                 "name": tool.name,
                 "description": tool.description,
-                "parameters": _plain(tool.parameters),
+                "parameters": schema(tool.parameters),
             },
         }
         for tool in tools
@@ -164,11 +180,18 @@ def _tool_call(call: ToolCall) -> dict[str, Any]:
     }
 
 
+def _is_chat(call: ToolCall) -> bool:
+    """``call.raw`` is a ``tool_calls`` entry (or a legacy ``function_call``)."""
+    entry = call.raw.get("function", call.raw.get("custom"))
+    return is_legacy(call) or isinstance(entry, Mapping)
+
+
 def _output_text(output: ToolOutput) -> str:
+    output = checked_output(output)
     if isinstance(output, str):
         return output
     if isinstance(output, Exception):
-        return f"{type(output).__name__}: {output}" if str(output) else type(output).__name__
+        return error_text(output)
     return json.dumps(_plain(output), ensure_ascii=False)
 
 

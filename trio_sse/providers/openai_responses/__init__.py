@@ -21,14 +21,18 @@ Each becomes blocks of :attr:`Message.content`, in the order they first appear:
 - ``function_call`` and ``custom_tool_call``: a :class:`ToolCall` whose ``id`` is the
   ``call_id`` (what the output must answer) and ``item_id`` the item's ``id``. A custom
   tool's free-form ``input`` is its ``raw_arguments`` (``arguments`` is ``{}`` unless it
-  is a JSON object); the call is ``provider_executed`` when the response lists tools and
-  declares no custom or function tool of that name (xAI reports its server-side X search
-  so). It is ``complete`` once its own ``.done`` event came (or a ``completed`` response
-  ended it), its item's ``status`` is not ``"incomplete"`` and, for a function, its
+  is a JSON object); a ``custom_tool_call`` is ``provider_executed`` when the response's
+  ``tools`` list a server-side tool (any type but ``function``, ``custom`` and
+  ``namespace``) and no function or custom tool of that name is declared, directly,
+  inside a ``namespace`` tool or loaded by a ``tool_search_output`` item (xAI reports its
+  server-side X search so); a call carrying a ``namespace`` never is. It is
+  ``complete`` once its own ``.done`` event came (or a ``completed`` response ended it),
+  its item's ``status`` is not ``"incomplete"`` and, for a function, its
   arguments are a JSON object (or empty): a call cut off by ``max_output_tokens`` is not.
 - any other item (web, file and tool search, code interpreter, image generation, MCP,
-  shell, apply-patch, programs, computer use, and types this version does not know): an
-  :class:`OtherBlock` of the item's JSON, as last stated. Those items carry their results
+  shell, apply-patch, programs, computer use, and types this version does not know), and
+  a ``message`` item whose final form has no content part: an :class:`OtherBlock` of the
+  item's JSON, as last stated (so the item, and its id, go back). Those items carry their results
   too, or must be answered with an item of their own type: as a ToolCall they would lose
   data or invite a wrong answer.
 
@@ -75,14 +79,20 @@ Writing
 -------
 Plain JSON values (dicts, lists, strings, numbers, booleans); nothing is sent anywhere:
 
+- :func:`user_turn`: ``[{"role": "user", "content": text}]``;
 - :func:`assistant_turn`: the output items to put in the next request's ``input``
   (when not chaining with ``previous_response_id``);
 - :func:`tool_results_turn`: ``function_call_output`` items (``custom_tool_call_output``
   for a custom tool), to follow them in ``input``;
+
+each a list of items (``[]`` when there is nothing to send), the same shape as every
+provider module's turns
 - :func:`tool_declarations`: the request's ``tools``.
 
 A tool loop::
 
+    request["input"] = user_turn("Weather in Paris?")
+    ...
     request["input"] += assistant_turn(message)
     request["input"] += tool_results_turn((call, run(call)) for call in message.tool_calls)
 
@@ -103,7 +113,8 @@ from ._reading import Interpreter as Interpreter
 from ._writing import assistant_turn as assistant_turn
 from ._writing import tool_declarations as tool_declarations
 from ._writing import tool_results_turn as tool_results_turn
+from ._writing import user_turn as user_turn
 
-__all__ = ["Interpreter", "assistant_turn", "tool_declarations", "tool_results_turn"]
+__all__ = ["Interpreter", "assistant_turn", "tool_declarations", "tool_results_turn", "user_turn"]
 
 claim_public_names(globals(), __all__)

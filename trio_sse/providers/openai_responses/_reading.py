@@ -215,7 +215,8 @@ class Interpreter(BaseInterpreter[_Draft]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._declared: frozenset[str] | None = None  # custom/function tools, when listed
+        self._declared: set[str] = set()  # function and custom tools, wherever declared
+        self._server_side = False  # ``tools`` lists a tool the provider runs itself
         self._items: dict[int, _Item] = {}
         self._ignored: set[str] = set()
         self._reply: Mapping[str, Any] = {}
@@ -289,12 +290,20 @@ class Interpreter(BaseInterpreter[_Draft]):
         self._model = as_string(response.get("model")) or self._model
         self._reply = {key: value for key, value in response.items() if key != "output"}
         if tools := as_array(response.get("tools")):
-            declared = (as_object(tool) for tool in tools)
-            self._declared = frozenset(
-                as_string(tool.get("name"))
-                for tool in declared
-                if tool.get("type") in ("custom", "function")
-            )
+            self._declare(tools)
+
+    def _declare(self, tools: list[object]) -> None:
+        """Note the tools of a ``tools`` list (a response's, a ``namespace`` tool's, a
+        ``tool_search_output``'s): the names of function and custom tools, and whether
+        one runs on the provider's side."""
+        for tool in map(as_object, tools):
+            kind = tool.get("type")
+            if kind in ("custom", "function"):
+                self._declared.add(as_string(tool.get("name")))
+            elif kind == "namespace":
+                self._declare(as_array(tool.get("tools")))
+            elif isinstance(kind, str) and kind:
+                self._server_side = True
 
     def _terminal(self, response: dict[str, Any], kind: str) -> None:
         self._take_response(response)
@@ -365,8 +374,12 @@ class Interpreter(BaseInterpreter[_Draft]):
         key = _CALL_INPUT.get(item_type)
         slot.form = {k: v for k, v in item.items() if k not in built and k != key}
         if item_type == "message":
-            for ci, part in enumerate(as_array(item.get("content"))):
+            parts = as_array(item.get("content"))
+            for ci, part in enumerate(parts):
                 self._apply_part(oi, ci, as_object(part), final=final)
+            if final and not parts and all(ci < 0 for ci in slot.blocks):
+                # no part at all: the item goes back whole, or its id is lost
+                self._draft(oi, "message", -1, _Other, lambda at: _Other(at, item)).data = item
         elif item_type == "reasoning":
             self._apply_reasoning(oi, item, final=final)
         elif key is not None:
@@ -377,6 +390,8 @@ class Interpreter(BaseInterpreter[_Draft]):
                 call.finished = call.finished or finishes
                 self._end_call(call)
         else:
+            if item_type == "tool_search_output":
+                self._declare(as_array(item.get("tools")))
             self._draft(oi, item_type, 0, _Other, lambda at: _Other(at, item)).data = item
 
     def _apply_part(self, oi: int, ci: int, part: dict[str, Any], *, final: bool) -> None:
@@ -429,8 +444,12 @@ class Interpreter(BaseInterpreter[_Draft]):
         """The tool call of item ``oi``, started (``ToolCallStart``) when first seen."""
         item_type = as_string(item.get("type"))
         call_id, name = as_string(item.get("call_id")), as_string(item.get("name"))
-        executed = item_type == "custom_tool_call" and bool(
-            name and self._declared is not None and name not in self._declared
+        executed = (  # xAI's X search: a custom call to a tool nobody declared
+            item_type == "custom_tool_call"
+            and bool(name)
+            and self._server_side
+            and name not in self._declared
+            and item.get("namespace") is None
         )
         known = oi in self._items and 0 in self._items[oi].blocks
         slot = self._items.setdefault(oi, _Item(item_type))

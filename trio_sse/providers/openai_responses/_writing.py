@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
+from .._turns import checked_output, error_text, own_call, schema
 from .._vocabulary import (
     ContentBlock,
     Message,
@@ -22,7 +23,7 @@ from .._vocabulary import (
 )
 from ._reading import PROVIDER
 
-__all__ = ["assistant_turn", "tool_declarations", "tool_results_turn"]
+__all__ = ["assistant_turn", "tool_declarations", "tool_results_turn", "user_turn"]
 
 _CALL_TYPES = ("function_call", "custom_tool_call")
 _RAW_TYPES: dict[type[object], tuple[str, ...]] = {
@@ -31,6 +32,16 @@ _RAW_TYPES: dict[type[object], tuple[str, ...]] = {
     ToolCall: _CALL_TYPES,
 }
 """The item types a block's ``raw`` may be (another provider's JSON is refused)."""
+
+
+def user_turn(text: str) -> list[dict[str, Any]]:
+    """The user's turn: ``[{"role": "user", "content": text}]``, the items to add to
+    ``input``.
+
+    >>> user_turn("Hi")
+    [{'role': 'user', 'content': 'Hi'}]
+    """
+    return [{"role": "user", "content": text}]
 
 
 def assistant_turn(message: Message) -> list[dict[str, Any]]:
@@ -44,7 +55,8 @@ def assistant_turn(message: Message) -> list[dict[str, Any]]:
     ``{"type": "message", "role": "assistant", "content": text}`` (with its ``phase``),
     one with an ``id`` an output message item; a thinking block needs its ``id``; a
     tool call becomes a ``function_call`` (``call_id`` its ``id``, ``id`` its ``item_id``).
-    The items are meant for a request without ``previous_response_id``.
+    The items are meant for a request without ``previous_response_id``; a reply with no
+    item gives ``[]``.
 
     >>> turn = assistant_turn(Message(content=(TextBlock("Hi"),)))
     >>> turn == [{"type": "message", "role": "assistant", "content": "Hi"}]
@@ -72,30 +84,36 @@ def assistant_turn(message: Message) -> list[dict[str, Any]]:
 
 
 def tool_results_turn(results: Iterable[tuple[ToolCall, ToolOutput]]) -> list[dict[str, Any]]:
-    """The items answering tool calls, in order, to add to ``input`` after the calls.
+    """The items answering tool calls, in order, to add to ``input`` after the calls
+    (``[]`` for no results).
 
     A call to a custom tool (its ``raw`` is a ``custom_tool_call``) is answered with a
     ``custom_tool_call_output``, any other with a ``function_call_output``; each names
-    the call's ``call_id`` (and its ``namespace`` and ``caller`` when it had them). The
-    output is text: a string as it is, a mapping as JSON, an exception as
-    ``"TypeName: message"`` (Responses has no error flag: the model reads the text).
+    the call's ``call_id`` and ``caller`` when it had one, and a ``function_call_output``
+    its ``namespace`` too (``custom_tool_call_output`` has no such field). The output is
+    text: a string as it is, a mapping as JSON, an exception as ``"TypeName: message"``
+    (Responses has no error flag: the model reads the text).
 
     >>> call = ToolCall("call_1", "add", {"a": 1}, '{"a": 1}')
     >>> tool_results_turn([(call, {"sum": 1})])
     [{'type': 'function_call_output', 'call_id': 'call_1', 'output': '{"sum":1}'}]
 
     Raises:
-        ValueError: a call the provider executed itself (nothing to answer), or one
-            whose ``raw`` is not a Responses tool call.
+        ValueError: a call the provider executed itself (nothing to answer), or another
+            provider's (its ``raw`` is not a Responses tool call).
+        TypeError: an output that is not text, a Mapping or an Exception.
     """
     items: list[dict[str, Any]] = []
     for call, output in results:
-        kind = _raw_type(call)
+        own_call(call, "Responses", _is_responses)
+        custom = call.raw.get("type") == "custom_tool_call"
         if call.provider_executed:
-            raise ValueError(f"tool call {call.id!r} was executed by the provider")
-        answer = "custom_tool_call_output" if kind == "custom_tool_call" else "function_call_output"
+            raise ValueError(
+                f"tool call {call.id!r} ({call.name}) ran on the provider's side: nothing to answer"
+            )
+        answer = "custom_tool_call_output" if custom else "function_call_output"
         item: dict[str, Any] = {"type": answer, "call_id": call.id, "output": _text(output)}
-        for key in ("namespace", "caller"):
+        for key in ("caller",) if custom else ("namespace", "caller"):
             if call.raw.get(key) is not None:
                 item[key] = _plain(call.raw[key])
         items.append(item)
@@ -108,6 +126,7 @@ def tool_declarations(tools: Iterable[Tool]) -> list[dict[str, Any]]:
     ``strict`` is ``False``: Responses makes function tools strict by default, and strict
     mode accepts only schemas that meet its rules (every property required,
     ``additionalProperties: false``); set it to ``True`` on a declaration whose schema does.
+    An empty schema is declared ``{"type": "object", "properties": {}}``.
 
     >>> tool_declarations([Tool("add", "Adds.", {"type": "object"})])[0]["strict"]
     False
@@ -117,7 +136,7 @@ def tool_declarations(tools: Iterable[Tool]) -> list[dict[str, Any]]:
             "type": "function",
             "name": tool.name,
             "description": tool.description,
-            "parameters": _plain(tool.parameters),
+            "parameters": schema(tool.parameters),
             "strict": False,
         }
         for tool in tools
@@ -199,12 +218,17 @@ def _raw_type(block: TextBlock | ThinkingBlock | ToolCall) -> str:
     return str(kind)
 
 
+def _is_responses(call: ToolCall) -> bool:
+    return call.raw.get("type") in _CALL_TYPES
+
+
 # --- values -----------------------------------------------------------------------------------
 
 
 def _text(output: ToolOutput) -> str:
+    output = checked_output(output)
     if isinstance(output, Exception):
-        return f"{type(output).__name__}: {output}"
+        return error_text(output)
     if isinstance(output, str):
         return output
     return json.dumps(_plain(output), ensure_ascii=False, separators=(",", ":"))
