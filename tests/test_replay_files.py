@@ -245,16 +245,14 @@ async def test_the_example_tool_loop_gets_the_call_then_the_answer(
                     async for _ in reply:
                         pass
             replies.append(reply.message)
-            turn = module.assistant_turn(reply.message)
-            history.extend(turn if isinstance(turn, list) else [turn])
+            history += module.assistant_turn(reply.message)
             if not reply.message.tool_calls:
                 break
             results: list[tuple[ToolCall, ToolOutput]] = []
             for call in reply.message.tool_calls:
                 tool_inputs.append(dict(call.arguments))
                 results.append((call, {"celsius": 21}))
-            turn = module.tool_results_turn(results)
-            history.extend(turn if isinstance(turn, list) else [turn])
+            history += module.tool_results_turn(results)
     assert len(replies) == 2
     first, answer = replies
     assert [c.name for c in first.tool_calls] == ["weather"]
