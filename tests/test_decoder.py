@@ -357,9 +357,9 @@ def test_work_is_linear_in_a_long_line_fed_bytewise() -> None:
     assert len(event.data) == 1_000_000
 
 
-def decoder_lines_run(chunk: bytes) -> int:
-    """How many lines of the decoder's own code one ``feed(chunk)`` executes: a count of
-    work that does not depend on the machine's speed or load."""
+def decoder_lines_run(*chunks: bytes) -> int:
+    """How many lines of the decoder's own code feeding ``chunks`` to one decoder executes:
+    a count of work that does not depend on the machine's speed or load."""
     count = 0
 
     def tracer(frame: FrameType, event: str, arg: object) -> Any:
@@ -373,7 +373,8 @@ def decoder_lines_run(chunk: bytes) -> int:
     decoder = SSEDecoder()
     sys.settrace(tracer)
     try:
-        decoder.feed(chunk)
+        for chunk in chunks:
+            decoder.feed(chunk)
     finally:
         sys.settrace(None)
     return count
@@ -384,26 +385,7 @@ def test_bytewise_cost_does_not_grow_with_the_carried_event() -> None:
     # byte must cost a constant, not a re-scan of the carry (which made it 6x a 40-byte one).
     def lines_per_byte(size: int) -> float:
         body = (b"data: " + b"x" * (size - 8) + b"\n\n") * (16_000 // size)
-        decoder = SSEDecoder()
-        count = 0
-
-        def tracer(frame: FrameType, event: str, arg: object) -> Any:
-            nonlocal count
-            if not frame.f_code.co_filename.endswith("_decoder.py"):
-                return None
-            if event == "line":
-                count += 1
-            return tracer
-
-        events = 0
-        sys.settrace(tracer)
-        try:
-            for piece in bytewise(body):
-                events += len(decoder.feed(piece))
-        finally:
-            sys.settrace(None)
-        assert events == 16_000 // size
-        return count / len(body)
+        return decoder_lines_run(*bytewise(body)) / len(body)
 
     assert lines_per_byte(4000) < 1.5 * lines_per_byte(40)
 
