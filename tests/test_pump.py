@@ -351,3 +351,98 @@ def test_public_names_belong_to_trio_sse() -> None:
         obj = getattr(trio_sse, name)
         if hasattr(obj, "__module__") and name != "ServerSentEvent":
             assert obj.__module__ == "trio_sse", name
+
+
+async def test_byte_bound_stops_the_reads_until_the_consumer_drains(nursery: trio.Nursery) -> None:
+    # Ten events of 100 characters, one per chunk; a 250-character bound holds two.
+    client, seen = scripted_client(Script([sse(str(i) * 100) for i in range(10)]))
+    stream = await start(nursery, client, max_buffer_bytes=250)
+    await trio.testing.wait_all_tasks_blocked()
+    # Two buffered, a third in the pump's hand, waiting: nothing more was read.
+    assert seen.bodies[0].chunks_read == 3
+    stats = stream.statistics()
+    assert (stats.events_delivered, stats.events_buffered) == (0, 2)
+    assert (await stream.receive()).data == "0" * 100
+    await trio.testing.wait_all_tasks_blocked()
+    # One received: the third goes in, the fourth is read and waits.
+    assert seen.bodies[0].chunks_read == 4
+    stats = stream.statistics()
+    assert (stats.events_delivered, stats.events_buffered) == (1, 2)
+    assert [e.data async for e in stream] == [str(i) * 100 for i in range(1, 10)]
+    assert stream.statistics().events_delivered == 10
+
+
+async def test_byte_bound_waits_for_enough_receives_and_lets_a_big_event_through(
+    nursery: trio.Nursery,
+) -> None:
+    sizes = [10, 10, 10, 300, 10, 10]
+    client, seen = scripted_client(Script([sse("x" * n) for n in sizes]))
+    stream = await start(nursery, client, max_buffer_bytes=100)
+    await trio.testing.wait_all_tasks_blocked()
+    assert stream.statistics().events_buffered == 3  # 300 more would pass the bound
+    for expected in (1, 2):
+        await stream.receive()
+        await trio.testing.wait_all_tasks_blocked()
+        assert stream.statistics().events_buffered == 3 - expected  # still waiting
+    await stream.receive()  # nothing held now: the big one goes in alone
+    await trio.testing.wait_all_tasks_blocked()
+    assert stream.statistics().events_buffered == 1
+    assert seen.bodies[0].chunks_read == 5  # the next one is read and waits behind it
+    assert [len(e.data) async for e in stream] == sizes[3:]
+
+
+async def test_byte_bound_with_fan_out_counts_what_the_copies_took(
+    nursery: trio.Nursery,
+) -> None:
+    client, _ = scripted_client(Script([sse(str(i % 10) * 50) for i in range(40)]))
+    stream = await start(nursery, client, max_buffer_bytes=120)
+    first, second = stream.fan_out(2, max_buffer_size=4)
+    got: list[list[str]] = [[], []]
+
+    async def read(copy: Any, into: list[str]) -> None:
+        async with copy:
+            async for event in copy:
+                into.append(event.data)
+
+    async with trio.open_nursery() as readers:
+        readers.start_soon(read, first, got[0])
+        readers.start_soon(read, second, got[1])
+    assert got[0] == got[1] == [str(i % 10) * 50 for i in range(40)]
+
+
+def test_byte_bound_below_one_is_refused() -> None:
+    client, _ = scripted_client(Script([sse("a")]))
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            with pytest.raises(ValueError, match="max_buffer_bytes"):
+                await start(nursery, client, max_buffer_bytes=0)
+
+    trio.run(main)
+
+
+@pytest.mark.parametrize("idle_timeout", [None, 30.0])
+async def test_an_attempt_opens_a_watchdog_scope_only_with_an_idle_timeout(
+    nursery: trio.Nursery, idle_timeout: float | None
+) -> None:
+    # Memory per stream: without an idle timeout the attempt has no cancel scope of its own.
+    from trio_sse._decoder import SSEDecoder
+    from trio_sse._pump import _Pump  # pyright: ignore[reportPrivateUsage]
+    from trio_sse._redirect import Request
+
+    client, _ = scripted_client(Script([sse("a"), sse("b")]))
+    pump = _Pump(
+        client,
+        Request("GET", "/s", [], {}),
+        decoder=SSEDecoder(),
+        follow_redirects=True,
+        retry=None,
+        reconnect=False,
+        idle_timeout=idle_timeout,
+        max_buffer_size=64,
+        max_buffer_bytes=1024,
+    )
+    stream: EventStream = await nursery.start(pump.run)
+    assert [e.data async for e in stream] == ["a", "b"]
+    watchdog = pump._watchdog  # pyright: ignore[reportPrivateUsage]
+    assert (watchdog is None) == (idle_timeout is None)

@@ -19,13 +19,26 @@ _SCHEDULE_EVERY = 64
 class Handoff:
     """Shared by a producer task and its channels: the error that ended the producer,
     and how many items the channels have handed out (``delivered``: a receive that
-    returned an item, a fan-out copy's fetch included; items a close discarded are not)."""
+    returned an item, a fan-out copy's fetch included; items a close discarded are not).
 
-    __slots__ = ("delivered", "error")
+    A producer that must wait until the channels have handed out ``n`` items in all sets
+    ``wake_at`` to ``n`` and waits on ``room``: the receive that hands out the ``n``-th
+    sets it (an integer compare on the receive path, nothing more)."""
+
+    __slots__ = ("delivered", "error", "room", "wake_at")
 
     def __init__(self) -> None:
         self.error: BaseException | None = None
         self.delivered = 0
+        self.wake_at = -1  # the delivered count that sets room; -1: nobody waits
+        self.room: trio.Event | None = None
+
+    def wake(self) -> None:
+        """The producer's ``wake_at`` was reached: let it go on. Synchronous."""
+        self.wake_at = -1
+        if self.room is not None:
+            self.room.set()
+            self.room = None
 
 
 class HandoffChannel(trio.abc.ReceiveChannel[T]):
@@ -72,14 +85,20 @@ class HandoffChannel(trio.abc.ReceiveChannel[T]):
             except trio.WouldBlock:
                 pass
             else:
-                self._handoff.delivered += 1
+                handoff = self._handoff
+                handoff.delivered += 1
+                if handoff.delivered == handoff.wake_at:
+                    handoff.wake()
                 return item
             item = await self._receive.receive()  # outside that except: nothing chained
         except trio.EndOfChannel:
             if self._handoff.error is None:
                 raise
         else:
-            self._handoff.delivered += 1
+            handoff = self._handoff
+            handoff.delivered += 1
+            if handoff.delivered == handoff.wake_at:
+                handoff.wake()
             return item
         raise self._handoff.error  # outside the except: no EndOfChannel chained onto it
 
@@ -99,7 +118,10 @@ class HandoffChannel(trio.abc.ReceiveChannel[T]):
             if self._handoff.error is None:
                 raise
         else:
-            self._handoff.delivered += 1
+            handoff = self._handoff
+            handoff.delivered += 1
+            if handoff.delivered == handoff.wake_at:
+                handoff.wake()
             return item
         raise self._handoff.error  # outside the except: no EndOfChannel chained onto it
 

@@ -44,7 +44,12 @@ from ._response import as_network_errors, body_chunks, check_response
 from ._retry import RetryPolicy, retry_after, retry_seconds
 from ._send_progress import SendProgress
 
-__all__ = ["DEFAULT_MAX_BUFFER_SIZE", "DEFAULT_RETRY_POLICY", "pump_events"]
+__all__ = [
+    "DEFAULT_MAX_BUFFER_BYTES",
+    "DEFAULT_MAX_BUFFER_SIZE",
+    "DEFAULT_RETRY_POLICY",
+    "pump_events",
+]
 
 logger: Final = logging.getLogger("trio_sse")
 
@@ -53,6 +58,13 @@ DEFAULT_MAX_BUFFER_SIZE: Final = 64
 
 With the default ``max_event_size`` this bounds a slow consumer's backlog; beyond it
 the pump stops reading, TCP's window fills and the server is slowed down instead.
+"""
+
+DEFAULT_MAX_BUFFER_BYTES: Final = 64 * 1024
+"""Data characters (``len(event.data)``) held between the pump and a lagging consumer.
+
+Beside ``DEFAULT_MAX_BUFFER_SIZE``: a backlog of large events is bounded by its size,
+not only by its count. One event is always let through, however large.
 """
 
 DEFAULT_RETRY_POLICY: Final = RetryPolicy()
@@ -78,6 +90,7 @@ async def pump_events(
     reconnect: bool | None = None,
     idle_timeout: float | None = None,
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+    max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     task_status: trio.TaskStatus[EventStream] = trio.TASK_STATUS_IGNORED,
     **request_kwargs: Any,
@@ -160,6 +173,11 @@ async def pump_events(
             Time spent waiting for a slow consumer does not count.
         max_buffer_size: events buffered for a consumer that lags; then the pump waits,
             and the server is slowed down by TCP flow control.
+        max_buffer_bytes: the same bound in data characters (the sum of
+            ``len(event.data)`` over the events handed to the stream and not yet
+            received; default 64 KiB): the pump waits when either bound is reached, until
+            the consumer's receives bring the buffer back under it. An event larger than
+            the bound still goes through, alone. Must be at least 1.
         max_event_size: the decoder's limit (see :class:`SSEDecoder`); an event or line
             beyond it ends the stream, never retried.
         request_kwargs: anything else the client's ``stream()`` takes (``json=``,
@@ -197,6 +215,7 @@ async def pump_events(
         reconnect=reconnect,
         idle_timeout=idle_timeout,
         max_buffer_size=max_buffer_size,
+        max_buffer_bytes=max_buffer_bytes,
     )
     await pump.run(task_status)
 
@@ -215,7 +234,10 @@ class _Pump:
         reconnect: bool,
         idle_timeout: float | None,
         max_buffer_size: int,
+        max_buffer_bytes: int,
     ) -> None:
+        if max_buffer_bytes < 1:
+            raise ValueError(f"max_buffer_bytes must be at least 1, not {max_buffer_bytes}")
         self._client = client
         self._request = request  # what the next attempt sends: the last one served from
         self._follow_redirects = follow_redirects
@@ -228,9 +250,13 @@ class _Pump:
         self._reconnect = reconnect
         self._idle_timeout = idle_timeout
         self._send, self._receive = trio.open_memory_channel[ServerSentEvent](max_buffer_size)
+        self._max_bytes = max_buffer_bytes
+        self._held = 0  # data characters of the events sent and not known to be received
+        self._sizes: list[int] = []  # their sizes, oldest first: event number _acked onwards
+        self._acked = 0  # events whose size has left _held (received, as far as known)
         self._state = StreamState()
         self._stream: EventStream | None = None
-        self._watchdog = trio.CancelScope()
+        self._watchdog: trio.CancelScope | None = None  # only with an idle_timeout
         self._answered = False  # this attempt's response head was accepted (a 200 stream)
         self._progress = SendProgress()  # whether the current request may have been written
         self._unsendable_id: str | None = None  # the last ID logged as not sendable
@@ -328,17 +354,18 @@ class _Pump:
         self._decoder.new_stream()  # a new body: BOM allowed again, no half event carried
         self._answered = False
         idle = self._idle_timeout
-        self._watchdog = watchdog = trio.CancelScope(
-            deadline=math.inf if idle is None else trio.current_time() + idle
-        )
+        if idle is None:  # no watchdog: no cancel scope of its own for the attempt
+            return await self._exchange(task_status)
+        self._watchdog = watchdog = trio.CancelScope(deadline=trio.current_time() + idle)
         with watchdog:
             return await self._exchange(task_status)
-        raise IdleTimeoutError(idle_timeout=idle or 0.0, url=self._request.url)  # it fired
+        raise IdleTimeoutError(idle_timeout=idle, url=self._request.url)  # it fired
 
     def _heard(self) -> None:
         """Bytes arrived (a response head, a body chunk): the watchdog's silence restarts."""
-        if self._idle_timeout is not None:
-            self._watchdog.deadline = trio.current_time() + self._idle_timeout
+        watchdog, idle = self._watchdog, self._idle_timeout
+        if watchdog is not None and idle is not None:
+            watchdog.deadline = trio.current_time() + idle
 
     async def _exchange(self, task_status: trio.TaskStatus[EventStream]) -> _End:
         """Send the request, follow its redirects, check the answer and forward its body."""
@@ -489,14 +516,19 @@ class _Pump:
         An event that fits in the buffer goes in without a schedule point (``send`` would
         take one per event): the pump yields when its socket read or a full buffer blocks.
         """
-        send, state = self._send, self._state
+        send, state, sizes = self._send, self._state, self._sizes
+        self._settle()
         try:
             for event in events:
+                size = len(event.data)
+                if self._held + size > self._max_bytes and self._held:
+                    await self._wait_for_room(size)
                 try:
                     send.send_nowait(event)
-                except trio.WouldBlock:  # noqa: PERF203 (free on 3.11+; the buffer is full)
+                except trio.WouldBlock:  # the buffer is full
                     # Waiting for the consumer is not the server's silence: no watchdog.
-                    self._watchdog.deadline = math.inf
+                    if self._watchdog is not None:
+                        self._watchdog.deadline = math.inf
                     # Counted while it waits (statistics() sees it as buffered), and
                     # uncounted if it never goes in.
                     state.events_sent += 1
@@ -507,6 +539,43 @@ class _Pump:
                         raise
                 else:
                     state.events_sent += 1
+                sizes.append(size)
+                self._held += size
         except trio.BrokenResourceError:
             return False
         return True
+
+    def _settle(self) -> None:
+        """Take the events received since last time out of the bytes held."""
+        received = self._state.delivered - self._acked
+        if received:
+            sizes = self._sizes
+            self._held -= sum(sizes[:received])
+            del sizes[:received]
+            self._acked += received
+
+    async def _wait_for_room(self, size: int) -> None:
+        """Wait until an event of ``size`` characters fits under ``max_buffer_bytes``, or
+        nothing is held (one event always goes). Cancellable; nothing is sent here."""
+        state = self._state
+        while True:
+            self._settle()
+            excess = self._held + size - self._max_bytes
+            if excess <= 0 or not self._held:
+                return
+            freed = receives = 0
+            for held in self._sizes:  # the receives that bring the buffer under the bound
+                freed += held
+                receives += 1
+                if freed >= excess:
+                    break
+            # Waiting for the consumer is not the server's silence: no watchdog.
+            if self._watchdog is not None:
+                self._watchdog.deadline = math.inf
+            room = state.room = trio.Event()
+            state.wake_at = self._acked + receives
+            try:
+                await room.wait()
+            finally:
+                state.wake_at = -1
+                state.room = None

@@ -11,7 +11,12 @@ from ._decoder import DEFAULT_MAX_EVENT_SIZE
 from ._event_stream import EventStream
 from ._groups import open_hidden_nursery
 from ._http import AsyncHTTPClient, HeadersInput
-from ._pump import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_RETRY_POLICY, pump_events
+from ._pump import (
+    DEFAULT_MAX_BUFFER_BYTES,
+    DEFAULT_MAX_BUFFER_SIZE,
+    DEFAULT_RETRY_POLICY,
+    pump_events,
+)
 from ._retry import RetryPolicy
 
 __all__ = ["open_event_stream"]
@@ -28,6 +33,7 @@ async def open_event_stream(
     reconnect: bool | None = None,
     idle_timeout: float | None = None,
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+    max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     **request_kwargs: Any,
 ) -> AsyncGenerator[EventStream, None]:
@@ -45,7 +51,9 @@ async def open_event_stream(
     runs; retries before the first response happen there too. Leaving
     the block for any reason (the stream's end, ``break``, an exception, cancellation)
     cancels the pump, which closes the HTTP response in its own task; no task outlives the
-    block. Arguments are those of :func:`pump_events`.
+    block. Arguments are those of :func:`pump_events`: the buffer between
+    the pump and the block holds at most ``max_buffer_size`` events and
+    ``max_buffer_bytes`` data characters (64 and 64 KiB by default), then the pump waits.
 
     A failure of the stream (the connection broke, an event too large) is raised where the
     events are read: by ``receive`` (and so by ``async for``), once every event decoded
@@ -70,6 +78,7 @@ async def open_event_stream(
         reconnect=reconnect,
         idle_timeout=idle_timeout,
         max_buffer_size=max_buffer_size,
+        max_buffer_bytes=max_buffer_bytes,
         max_event_size=max_event_size,
         **request_kwargs,
     )
