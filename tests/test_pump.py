@@ -433,7 +433,7 @@ async def test_an_attempt_opens_a_watchdog_scope_only_with_an_idle_timeout(
     client, _ = scripted_client(Script([sse("a"), sse("b")]))
     pump = _Pump(
         client,
-        Request("GET", "/s", [], {}),
+        Request("GET", "/s", (), {}),
         decoder=SSEDecoder(),
         follow_redirects=True,
         retry=None,
