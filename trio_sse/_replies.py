@@ -183,18 +183,24 @@ def _openai_chat(message: Message, size: int) -> Iterator[str]:
             raise ValueError(f"OpenAI Chat has no block of type {block.type!r}")  # noqa: TRY004
     yield chunk({}, message.stop_reason or ("tool_calls" if calls else "stop"))
     if message.usage is not None:
-        usage = message.usage
-        counts: dict[str, Any] = {
-            "prompt_tokens": usage.input_tokens,
-            "completion_tokens": usage.output_tokens,
-            "total_tokens": usage.input_tokens + usage.output_tokens,
-        }
-        if usage.cache_read_input_tokens is not None:
-            counts["prompt_tokens_details"] = {"cached_tokens": usage.cache_read_input_tokens}
-        if usage.reasoning_tokens is not None:
-            counts["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+        counts = _openai_usage(message.usage, "prompt", "completion")
         yield _event(None, {**head, "choices": [], "usage": counts})
     yield "data: [DONE]\n\n"
+
+
+def _openai_usage(usage: Usage, prompt: str, completion: str) -> dict[str, Any]:
+    """OpenAI's usage object: Chat names its counts ``prompt`` / ``completion``, Responses
+    ``input`` / ``output``; the rest is alike."""
+    counts: dict[str, Any] = {
+        f"{prompt}_tokens": usage.input_tokens,
+        f"{completion}_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+    }
+    if usage.cache_read_input_tokens is not None:
+        counts[f"{prompt}_tokens_details"] = {"cached_tokens": usage.cache_read_input_tokens}
+    if usage.reasoning_tokens is not None:
+        counts[f"{completion}_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return counts
 
 
 # --- OpenAI Responses ----------------------------------------------------------------------
@@ -293,17 +299,7 @@ def _openai_responses(message: Message, size: int) -> Iterator[str]:
         final["incomplete_details"] = {"reason": stop}
         kind = "response.incomplete"
     if message.usage is not None:
-        usage = message.usage
-        counts: dict[str, Any] = {
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "total_tokens": usage.input_tokens + usage.output_tokens,
-        }
-        if usage.cache_read_input_tokens is not None:
-            counts["input_tokens_details"] = {"cached_tokens": usage.cache_read_input_tokens}
-        if usage.reasoning_tokens is not None:
-            counts["output_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
-        final["usage"] = counts
+        final["usage"] = _openai_usage(message.usage, "input", "output")
     yield event(kind, response=final)
 
 
