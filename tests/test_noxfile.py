@@ -10,13 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_missing_interpreter_fails_the_run_and_nothing_is_downloaded(tmp_path: Path) -> None:
-    pytest.importorskip("nox")  # installed with the dev group, not in the tests session
     current = f"{sys.version_info[0]}.{sys.version_info[1]}"
     version = "3.13" if current != "3.13" else "3.12"  # nox would use its own interpreter
     empty = tmp_path / "bin"
