@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import pickle
 import random
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -193,3 +197,22 @@ def assert_errors_pickle_and_copy(
             assert vars(clone) == vars(error)
             assert clone.partial == error.partial
             assert clone.partial.text == partial_text
+
+
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def run_docs_page(name: str) -> subprocess.CompletedProcess[str]:
+    """Run the one python block of ``docs/providers/{name}.md`` as a user would: a fresh
+    interpreter, warnings as errors, ``trio_sse`` imported from this checkout (as nox
+    runs a clean clone, where it is not installed)."""
+    page = _CHECKOUT / "docs" / "providers" / f"{name}.md"
+    (code,) = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(_CHECKOUT)},
+    )

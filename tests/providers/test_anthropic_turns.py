@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
 from types import FunctionType
 from typing import Any
 
@@ -40,11 +35,9 @@ from .anthropic_events import (
     text,
     tool_block,
 )
-from .feeding import interpret, read_recording
+from .feeding import interpret, read_recording, run_docs_page
 
 CITATION = {"type": "char_location", "cited_text": "a", "document_index": 0}
-
-CHECKOUT_ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
 def is_plain_json(value: object) -> bool:
@@ -304,16 +297,7 @@ def test_recorded_turns_keep_what_the_next_request_needs() -> None:
 
 
 def test_the_docs_tool_loop_runs() -> None:
-    page = Path(__file__).resolve().parents[2] / "docs" / "providers" / "anthropic.md"
-    (code,) = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=CHECKOUT_ENV,  # trio_sse from this checkout, as nox runs a clean clone
-    )
+    result = run_docs_page("anthropic")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "21 °C in Paris. 4\n"
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 import doctest
 import itertools
 import json
-import os
-import re
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,13 +30,11 @@ from trio_sse.providers.openai_responses import (
     tool_results_turn,
 )
 
-from .feeding import interpret, read_recording, run_all, stream_params
+from .feeding import interpret, read_recording, run_all, run_docs_page, stream_params
 from .responses_events import added, call_item, completed, created, ev, item_done, message_item
 from .test_openai_responses_raw import terminal_response
 
 # --- the assistant turn: the recordings ------------------------------------------------------
-
-CHECKOUT_ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
 @pytest.mark.parametrize("path", stream_params("openai_responses"))
@@ -416,21 +410,9 @@ def test_the_docstring_examples_run(function: Any) -> None:
 
 # --- the user's page ---------------------------------------------------------------------------
 
-PAGE = Path(__file__).parent.parent.parent / "docs" / "providers" / "openai_responses.md"
 
-
-def test_the_pages_tool_loop_runs_as_written(tmp_path: Path) -> None:
-    (block,) = re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), flags=re.S)
-    script = tmp_path / "tool_loop.py"
-    script.write_text(block, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-W", "error", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=CHECKOUT_ENV,  # trio_sse from this checkout, as nox runs a clean clone
-    )
+def test_the_pages_tool_loop_runs_as_written() -> None:
+    result = run_docs_page("openai_responses")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # nothing logged: the stand-in streams as a server does
     assert result.stdout.splitlines() == [
