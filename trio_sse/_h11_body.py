@@ -45,6 +45,8 @@ import trio
 
 # Private modules: trio_sse._http imports this one under ``except ImportError``, so
 # their absence only turns the direct path off.
+from h11._readers import ChunkedReader
+from h11._receivebuffer import ReceiveBuffer
 from httpcore._async.connection_pool import PoolByteStream
 from httpcore._async.http11 import AsyncHTTP11Connection, HTTP11ConnectionByteStream
 from httpcore._backends.base import AsyncNetworkStream
@@ -52,6 +54,7 @@ from httpcore._backends.trio import TrioStream
 from httpx._client import BoundAsyncStream
 from httpx._transports.default import AsyncResponseStream, map_httpcore_exceptions
 
+from ._chunked import complete_chunks
 from ._send_progress import is_send_progress
 
 __all__ = ["DISABLE_VARIABLE", "MAX_PIECE_BYTES", "TESTED_VERSIONS", "H11Body", "h11_body"]
@@ -71,6 +74,9 @@ MAX_PIECE_BYTES: Final = 4 * 1024
 event is never split; h11 makes none larger than a read). It bounds what one decoder
 feed can turn into events at once, so a backlog read in one go is not decoded far ahead
 of a consumer that lags."""
+
+_READER_STATE: Final = ("_bytes_in_chunk", "_bytes_to_discard", "_reading_trailer")
+"""What :class:`H11Body` reads and writes of h11's ``ChunkedReader`` (h11 0.16.0)."""
 
 _OFF: Final = frozenset({"0", "false", "no", "off"})
 _HTTPCORE_LOGGER: Final = logging.getLogger("httpcore.http11")
@@ -138,13 +144,29 @@ class H11Body:
     reads the socket (not when the last read left a chunk to hand out). Cancelled there,
     it leaves the connection mid-body, so closing the response closes the connection.
 
+    A chunked body's plainly framed, complete chunks are taken from h11's buffer in one
+    pass (:func:`trio_sse._chunked.complete_chunks`), at a chunk boundary of h11's
+    reader, which is left as h11 would have left it after them; everything else (a chunk
+    still arriving, the last chunk and its trailer, an extension, an error) goes through
+    h11's ``next_event`` as before.
+
     Raises (from ``__anext__``): ``httpx.ReadError`` when the socket breaks,
     ``httpx.ReadTimeout`` past a read timeout the request set, and
     ``httpx.RemoteProtocolError`` when the server breaks HTTP/1.1 (a body cut short
     included), each chained as httpx chains it.
     """
 
-    __slots__ = ("_done", "_error", "_max_bytes", "_network", "_parser", "_receive", "_timeout")
+    __slots__ = (
+        "_buffer",
+        "_chunks",
+        "_done",
+        "_error",
+        "_max_bytes",
+        "_network",
+        "_parser",
+        "_receive",
+        "_timeout",
+    )
 
     def __init__(
         self,
@@ -166,6 +188,16 @@ class H11Body:
             if type(network) is TrioStream and timeout is None
             else None
         )
+        # Batched framing needs h11's chunked reader and buffer as they were tested.
+        reader, buffer = parser._reader, parser._receive_buffer
+        framed = (
+            type(reader) is ChunkedReader
+            and type(buffer) is ReceiveBuffer
+            and type(getattr(buffer, "_data", None)) is bytearray
+            and all(hasattr(reader, name) for name in _READER_STATE)
+        )
+        self._chunks = cast("ChunkedReader", reader) if framed else None
+        self._buffer = buffer
 
     def __aiter__(self) -> H11Body:
         return self
@@ -181,6 +213,13 @@ class H11Body:
         size = 0
         try:
             while True:
+                if self._chunks is not None:
+                    data = self._complete_chunks(MAX_PIECE_BYTES - size)
+                    if data:
+                        parts.append(data)
+                        size += len(data)
+                        if size >= MAX_PIECE_BYTES:
+                            break
                 event = parser.next_event()
                 if isinstance(event, h11.Data):
                     data = bytes(event.data)  # (bytes already: no copy)
@@ -207,7 +246,31 @@ class H11Body:
                 # The data before the fault first (the usual path yields it chunk by
                 # chunk before it meets the fault), the error on the next call.
                 self._done, self._error = True, mapped
-        return b"".join(parts)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _complete_chunks(self, limit: int) -> bytes:
+        """Take the complete chunks at the head of h11's buffer, if h11's reader is at a
+        chunk boundary (or only owes the ``CRLF`` that is there); ``b""`` otherwise.
+
+        Leaves the reader and the buffer as h11's ``next_event`` would have left them
+        after handing out those chunks and discarding the last one's ``CRLF``: h11 takes
+        over from there, and never learns it did not see them."""
+        reader, buffer = self._chunks, self._buffer
+        assert reader is not None
+        data = buffer._data
+        if not data or reader._bytes_in_chunk or reader._reading_trailer:
+            return b""
+        start = 0
+        if reader._bytes_to_discard:  # h11 handed out a chunk, and still owes its CRLF
+            if reader._bytes_to_discard != b"\r\n" or not data.startswith(b"\r\n"):
+                return b""  # half of it, or not a CRLF: h11's to take or to refuse
+            start = 2
+        piece, end = complete_chunks(data, limit, start)
+        if end:
+            del data[:end]
+            buffer._next_line_search = buffer._multiple_lines_search = 0
+            reader._bytes_to_discard = b""
+        return piece
 
     async def _read(self) -> bytes:
         receive = self._receive
