@@ -547,3 +547,19 @@ def test_the_limit_does_not_depend_on_chunking(text: str, cuts: list[int], limit
     whole = outcome([data], limit)
     assert outcome(cut_at(data, cuts), limit) == whole
     assert outcome(bytewise(data), limit) == whole
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [b"event: delta\ndata: 1\n\nevent: delta\ndata: 2\n\n"],  # the scan
+        [b"event: delta\ndata: 1\n\n", b"event: delta\ndata: 2\n\n"],  # a chunk an event
+        [b"event: delta\ndata: 1\nid: 1\n\nevent: delta\nid: 2\ndata: 2\n\n"],  # the lines
+    ],
+)
+def test_events_of_one_name_share_one_string(chunks: list[bytes]) -> None:
+    # An event held in the channel carries no copy of a name the stream repeats.
+    decoder = SSEDecoder()
+    first, second = [event for chunk in chunks for event in decoder.feed(chunk)]
+    assert first.event == second.event == "delta"
+    assert first.event is second.event
