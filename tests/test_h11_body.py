@@ -418,3 +418,22 @@ async def test_a_body_cut_short_is_httpxs_remote_protocol_error() -> None:
     with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read") as info:
         await pieces_of([b"5\r\nab"])
     assert isinstance(info.value.__cause__, httpcore.RemoteProtocolError)
+
+
+async def test_more_of_a_read_already_made_is_handed_out_after_a_schedule_point() -> None:
+    # A backlog read in one go comes out a piece at a time, each after a schedule point
+    # (as a socket read would be): the consumer of one piece runs before the next is
+    # decoded, so a burst of many streams holds a piece's events each, not more.
+    events = [b"data: %05d\n\n" % i for i in range(2000)]
+    reader = H11Body(body_parser(), ScriptedReads([chunked(*events)]), None, 65536)
+    pieces = []
+    with trio.testing.assert_checkpoints():
+        pieces.append(await reader.__anext__())  # the read
+    while True:
+        try:
+            with trio.testing.assert_checkpoints():  # the rest of that read, piece by piece
+                pieces.append(await reader.__anext__())
+        except StopAsyncIteration:  # (the end itself: a checkpoint or not, nothing waits)
+            break
+    assert len(pieces) > 2
+    assert b"".join(pieces) == b"".join(events)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from functools import partial
 from itertools import pairwise
 from typing import Any
@@ -446,3 +448,18 @@ async def test_an_attempt_opens_a_watchdog_scope_only_with_an_idle_timeout(
     assert [e.data async for e in stream] == ["a", "b"]
     watchdog = pump._watchdog  # pyright: ignore[reportPrivateUsage]
     assert (watchdog is None) == (idle_timeout is None)
+
+
+async def test_the_pump_keeps_no_event_the_consumer_has_taken(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # While the pump waits for the next piece, neither that piece nor the list of its
+    # events is held: an event the consumer took and dropped is gone (memory in a burst
+    # of many streams is what the consumers hold, not what the pumps decoded last).
+    client, _ = scripted_client(Script([sse("a", "b", "c"), Pause(3600), sse("d")]))
+    stream = await start(nursery, client)
+    taken = [weakref.ref(await stream.receive()) for _ in range(3)]
+    await trio.testing.wait_all_tasks_blocked()  # the pump is waiting for "d"
+    gc.collect()
+    assert [ref() for ref in taken] == [None, None, None]
+    assert (await stream.receive()).data == "d"

@@ -6,8 +6,6 @@ Each test runs under a ``fail_after`` guard on Trio's clock, so a hang fails fas
 from __future__ import annotations
 
 import gc
-import statistics
-import time
 import zlib
 from collections.abc import AsyncIterator
 from functools import partial
@@ -511,12 +509,12 @@ async def test_a_fast_stream_lets_sibling_tasks_run_every_few_milliseconds(
 
     url = await serve_raw(nursery, handler)
     received = 0
-    turns: list[tuple[float, int]] = []  # (when, events received by then)
+    turns: list[int] = []  # events received by each of the sibling's turns
     done = False
 
     async def sibling() -> None:
         while not done:
-            turns.append((time.perf_counter(), received))
+            turns.append(received)
             await trio.lowlevel.checkpoint()
 
     with trio.fail_after(GUARD):
@@ -527,8 +525,8 @@ async def test_a_fast_stream_lets_sibling_tasks_run_every_few_milliseconds(
                 received += 1
             done = True
     assert received == count
-    gaps = [(later[0] - earlier[0], later[1] - earlier[1]) for earlier, later in pairwise(turns)]
-    # A schedule point at least every 64 receives (twice that between two observations);
-    # at the microseconds an event costs, that is well under a millisecond a turn.
-    assert max(events for _, events in gaps) <= 2 * 64
-    assert statistics.median(seconds for seconds, _ in gaps) < 0.002
+    gaps = [later - earlier for earlier, later in pairwise(turns)]
+    # A schedule point at least every 64 receives (twice that between two observations):
+    # counted in events, not timed, so a loaded machine cannot fail it.
+    assert len(turns) > count // (2 * 64)
+    assert max(gaps) <= 2 * 64

@@ -140,9 +140,10 @@ class H11Body:
     """The body's pieces: each, the body data (chunk contents) of one socket read, joined.
 
     An async iterator, like the stream it replaces, but with nothing to close: the
-    response's own close releases the connection. ``__anext__`` is a checkpoint when it
-    reads the socket (not when the last read left a chunk to hand out). Cancelled there,
-    it leaves the connection mid-body, so closing the response closes the connection.
+    response's own close releases the connection. ``__anext__`` is a checkpoint for
+    every piece: it reads the socket, or yields before handing out more of a read already
+    made. Cancelled mid-read, it leaves the connection mid-body, so closing the response
+    closes the connection.
 
     A chunked body's plainly framed, complete chunks are taken from h11's buffer in one
     pass (:func:`trio_sse._chunked.complete_chunks`), at a chunk boundary of h11's
@@ -209,6 +210,13 @@ class H11Body:
                 raise error
             raise StopAsyncIteration
         parser = self._parser
+        if self._buffer:
+            # More of a read already made: a schedule point all the same, as a socket read
+            # is, so the previous piece's consumer runs before more of a backlog is
+            # decoded (in a burst of many streams, each holds a piece's events, not its
+            # whole channel's worth). Before anything is taken: cancelled here, it loses
+            # nothing.
+            await trio.lowlevel.checkpoint()
         parts: list[bytes] = []
         size = 0
         try:

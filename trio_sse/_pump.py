@@ -503,7 +503,12 @@ class _Pump:
                         return _End.ABANDONED  # the receiver left first: the error is nobody's
                     logger.debug("closing %s: %s", response.url, exc)
                     raise
-                if not await self._deliver(events):
+                # Neither the piece nor the list of its events is held while this task
+                # waits (for room, for the next piece): the consumer's receive frees each.
+                del chunk
+                delivered = await self._deliver(events)
+                del events
+                if not delivered:
                     logger.debug("receiver gone: closing %s", response.url)
                     return _End.ABANDONED
                 self._heard()
