@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from types import TracebackType
 from typing import NoReturn
 
 import trio
@@ -15,21 +14,36 @@ if sys.version_info < (3, 11):
 __all__ = ["open_hidden_nursery", "raise_single"]
 
 
-@asynccontextmanager
-async def open_hidden_nursery() -> AsyncGenerator[trio.Nursery, None]:
+class open_hidden_nursery:  # lower case: used as a function, ``async with open_hidden_nursery()``
     """A nursery whose tasks are cancelled when the block ends, for a context manager to hide.
 
     What comes out follows :func:`raise_single`: one exception unwrapped, a group only
-    when two things failed at once.
+    when two things failed at once. A class, not a generator context manager: every open
+    stream holds it, and a generator's frame is heavier.
     """
-    try:
-        async with trio.open_nursery() as nursery:
-            try:
-                yield nursery
-            finally:
-                nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        raise_single(group)
+
+    __slots__ = ("_manager", "_nursery")
+
+    def __init__(self) -> None:
+        self._manager = trio.open_nursery()
+        self._nursery: trio.Nursery | None = None
+
+    async def __aenter__(self) -> trio.Nursery:
+        self._nursery = nursery = await self._manager.__aenter__()
+        return nursery
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        assert self._nursery is not None, "__aexit__ before __aenter__"
+        self._nursery.cancel_scope.cancel()
+        try:
+            return bool(await self._manager.__aexit__(exc_type, exc, traceback))
+        except BaseExceptionGroup as group:
+            raise_single(group)
 
 
 def raise_single(group: BaseExceptionGroup[BaseException]) -> NoReturn:

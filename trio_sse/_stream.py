@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from functools import partial
+from types import TracebackType
 from typing import Any
 
 from ._decoder import DEFAULT_MAX_EVENT_SIZE
@@ -22,8 +22,7 @@ from ._retry import RetryPolicy
 __all__ = ["open_event_stream"]
 
 
-@asynccontextmanager
-async def open_event_stream(
+def open_event_stream(
     client: AsyncHTTPClient,
     method: str,
     url: str,
@@ -36,7 +35,7 @@ async def open_event_stream(
     max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     **request_kwargs: Any,
-) -> AsyncGenerator[EventStream, None]:
+) -> AbstractAsyncContextManager[EventStream]:
     """Send a request and receive its events, with the pump running in a nursery of its own.
 
     ::
@@ -68,23 +67,59 @@ async def open_event_stream(
     if the block and the pump fail at the same moment does a ``BaseExceptionGroup``
     holding both come out.
     """
-    pump = partial(
-        pump_events,
-        client,
-        method,
-        url,
-        headers=headers,
-        retry=retry,
-        reconnect=reconnect,
-        idle_timeout=idle_timeout,
-        max_buffer_size=max_buffer_size,
-        max_buffer_bytes=max_buffer_bytes,
-        max_event_size=max_event_size,
-        **request_kwargs,
+    return _EventStreamBlock(
+        partial(
+            pump_events,
+            client,
+            method,
+            url,
+            headers=headers,
+            retry=retry,
+            reconnect=reconnect,
+            idle_timeout=idle_timeout,
+            max_buffer_size=max_buffer_size,
+            max_buffer_bytes=max_buffer_bytes,
+            max_event_size=max_event_size,
+            **request_kwargs,
+        )
     )
-    async with open_hidden_nursery() as nursery:
-        stream: EventStream = await nursery.start(pump)
+
+
+class _EventStreamBlock:
+    """What :func:`open_event_stream` returns: the pump started in a hidden nursery on
+    entry (``nursery.start``: errors up to the checked response come out of ``async
+    with``), the stream closed and the pump cancelled on exit.
+
+    A class, not a generator context manager: every open stream holds it for its whole
+    life, and a generator's frame (with the ``partial`` it kept) is heavier.
+    """
+
+    __slots__ = ("_nursery", "_pump", "_stream")
+
+    def __init__(self, pump: partial[Any]) -> None:
+        self._pump: partial[Any] | None = pump
+        self._nursery = open_hidden_nursery()
+        self._stream: EventStream | None = None
+
+    async def __aenter__(self) -> EventStream:
+        pump, self._pump = self._pump, None  # not held once started
+        if pump is None:
+            raise RuntimeError("open_event_stream(...) can be entered once")
+        nursery = await self._nursery.__aenter__()
         try:
-            yield stream
-        finally:
-            stream.close()
+            stream: EventStream = await nursery.start(pump)
+        except BaseException as exc:
+            await self._nursery.__aexit__(type(exc), exc, exc.__traceback__)  # may unwrap it
+            raise
+        self._stream = stream
+        return stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        assert self._stream is not None, "__aexit__ before __aenter__ returned"
+        self._stream.close()
+        return await self._nursery.__aexit__(exc_type, exc, traceback)

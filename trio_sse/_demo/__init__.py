@@ -193,6 +193,7 @@ async def run_demo(client: AsyncHTTPClient, printer: Printer) -> None:
     """Run the three scenes against a server in this function's own nursery."""
     began = trio.current_time()
     server = DemoServer(printer)
+    points: list[str] = []  # what each scene showed (none when the output closed first)
     async with open_hidden_nursery() as nursery:
         server.demo = nursery.cancel_scope
         listeners = await nursery.start(partial(trio.serve_tcp, server.handle, 0, host="127.0.0.1"))
@@ -200,16 +201,16 @@ async def run_demo(client: AsyncHTTPClient, printer: Printer) -> None:
         base = f"http://127.0.0.1:{port}"
         printer.line(printer.paint("trio-sse demo", "bold") + f": a local server at {base}")
         with trio.fail_after(30):
-            reply = await _llm_reply(client, printer, base)
-            resumed = await _resumed_feed(client, printer, server, base)
-            latency = await _cancellation(client, printer, server, base)
+            points.append(await _llm_reply(client, printer, base))
+            points.append(await _resumed_feed(client, printer, server, base))
+            points.append(await _cancellation(client, printer, server, base))
         nursery.cancel_scope.cancel()  # the server
     if server.output_closed:
         raise OutputClosedError
     elapsed = trio.current_time() - began
     printer.line()
     printer.line(printer.paint("What this showed:", "bold"))
-    for point in (reply, resumed, latency):
+    for point in points:
         printer.line(f"  - {point}")
     printer.line(f"All on 127.0.0.1, with no network and no keys, in {elapsed:.1f} s.")
 
