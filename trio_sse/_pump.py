@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 import logging
 import math
+from collections.abc import Awaitable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Final
 
 import trio
@@ -223,6 +225,29 @@ async def pump_events(
 class _Pump:
     """One stream's state across its connections; ``run`` is the task."""
 
+    __slots__ = (
+        "_acked",
+        "_answered",
+        "_client",
+        "_decoder",
+        "_follow_redirects",
+        "_held",
+        "_idle_timeout",
+        "_max_bytes",
+        "_max_redirects",
+        "_progress",
+        "_receive",
+        "_reconnect",
+        "_request",
+        "_retry",
+        "_send",
+        "_sizes",
+        "_state",
+        "_stream",
+        "_unsendable_id",
+        "_watchdog",
+    )
+
     def __init__(
         self,
         client: AsyncHTTPClient,
@@ -348,14 +373,22 @@ class _Pump:
         logger.info("%s; retrying in %.3g s", reason, delay)
         await trio.sleep(delay)
 
-    async def _attempt(self, task_status: trio.TaskStatus[EventStream]) -> _End:
-        """One connection, from the request (and its redirects) to the end of its body."""
+    def _attempt(self, task_status: trio.TaskStatus[EventStream]) -> Awaitable[_End]:
+        """One connection, from the request (and its redirects) to the end of its body.
+
+        Not a coroutine: it returns the one to await (without a watchdog, the exchange
+        itself), so a stream holds no frame of its own for the attempt.
+        """
         self._state.attempts += 1
         self._decoder.new_stream()  # a new body: BOM allowed again, no half event carried
         self._answered = False
         idle = self._idle_timeout
         if idle is None:  # no watchdog: no cancel scope of its own for the attempt
-            return await self._exchange(task_status)
+            return self._exchange(task_status)
+        return self._watched(task_status, idle)
+
+    async def _watched(self, task_status: trio.TaskStatus[EventStream], idle: float) -> _End:
+        """The exchange under the idle watchdog."""
         self._watchdog = watchdog = trio.CancelScope(deadline=trio.current_time() + idle)
         with watchdog:
             return await self._exchange(task_status)
@@ -375,17 +408,8 @@ class _Pump:
             logger.debug(
                 "connecting: %s %s (attempt %d)", request.method, request.url, self._state.attempts
             )
-            self._progress.reset()
-            arguments = dict(request.arguments)
-            arguments["extensions"] = self._progress.extensions(arguments.get("extensions"))
             with as_network_errors(request.method, request.url):
-                async with self._client.stream(
-                    request.method,
-                    request.url,
-                    headers=self._headers(request),
-                    follow_redirects=False,  # followed below, without leaking credentials
-                    **arguments,
-                ) as response:
+                async with self._open(request) as response:
                     self._heard()  # the head is bytes too: a slow head is not a silent body
                     following = self._redirect(request, response)
                     if following is None:
@@ -409,6 +433,21 @@ class _Pump:
                 # at its answer. A retry asks for that answer, never sends the POST again.
                 self._request = following
             request = following
+
+    def _open(self, request: Request) -> AbstractAsyncContextManager[AsyncHTTPResponse]:
+        """The client's ``stream()`` for ``request``, with the event-stream headers and the
+        ``trace`` that tells whether the request was written. (Built here, so the exchange's
+        frame holds none of the arguments while the body streams.)"""
+        self._progress.reset()
+        arguments = dict(request.arguments)
+        arguments["extensions"] = self._progress.extensions(arguments.get("extensions"))
+        return self._client.stream(
+            request.method,
+            request.url,
+            headers=self._headers(request),
+            follow_redirects=False,  # followed by _exchange, without leaking credentials
+            **arguments,
+        )
 
     def _headers(self, request: Request) -> RequestHeaders:
         """The request's headers for this connection: the event-stream ones, the caller's,
@@ -530,7 +569,11 @@ class _Pump:
                     await self._wait_for_room(size)
                 try:
                     send.send_nowait(event)
+                    full = False
                 except trio.WouldBlock:  # the buffer is full
+                    full = True
+                if full:  # waited for outside the except: WouldBlock and its traceback
+                    # are not held while the pump waits.
                     # Waiting for the consumer is not the server's silence: no watchdog.
                     if self._watchdog is not None:
                         self._watchdog.deadline = math.inf
