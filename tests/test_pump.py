@@ -429,11 +429,11 @@ async def test_an_attempt_opens_a_watchdog_scope_only_with_an_idle_timeout(
 ) -> None:
     # Memory per stream: without an idle timeout the attempt has no cancel scope of its own.
     from trio_sse._decoder import SSEDecoder
-    from trio_sse._pump import _Pump  # pyright: ignore[reportPrivateUsage]
+    from trio_sse._pump import Pump
     from trio_sse._redirect import Request
 
     client, _ = scripted_client(Script([sse("a"), sse("b")]))
-    pump = _Pump(
+    pump = Pump(
         client,
         Request("GET", "/s", (), {}),
         decoder=SSEDecoder(),

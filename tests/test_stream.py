@@ -11,6 +11,7 @@ import trio
 import trio.testing
 
 from trio_sse import NetworkError, StatusError, open_event_stream
+from trio_sse._pump import Pump
 
 if sys.version_info < (3, 11):
     from exceptiongroup import ExceptionGroup
@@ -171,3 +172,19 @@ async def test_stream_is_usable_as_async_resource() -> None:
             await events.receive()
         assert "EventStream 200 http://test/s" in repr(events)
     assert seen.bodies[0].closed
+
+
+async def test_a_pump_that_ends_without_a_stream_is_a_bug_reported_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+) -> None:
+    # open_event_stream starts its pump with start_soon and waits for started(), as
+    # nursery.start would: a pump that returned without a stream must not leave the
+    # caller waiting for ever.
+    async def ends_at_once(self: Pump, task_status: object) -> None:
+        await trio.lowlevel.checkpoint()
+
+    monkeypatch.setattr(Pump, "run", ends_at_once)
+    client, _ = scripted_client(Script([sse("a")]))
+    with trio.fail_after(60), pytest.raises(RuntimeError, match="ended without a stream"):
+        async with open_event_stream(client, "GET", "/s"):
+            pytest.fail("the block ran")

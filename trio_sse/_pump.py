@@ -50,6 +50,8 @@ __all__ = [
     "DEFAULT_MAX_BUFFER_BYTES",
     "DEFAULT_MAX_BUFFER_SIZE",
     "DEFAULT_RETRY_POLICY",
+    "Pump",
+    "new_pump",
     "pump_events",
 ]
 
@@ -197,6 +199,38 @@ async def pump_events(
             ``nursery.start``).
         ValueError: an argument out of range, before any request.
     """
+    pump = new_pump(
+        client,
+        method,
+        url,
+        headers=headers,
+        retry=retry,
+        reconnect=reconnect,
+        idle_timeout=idle_timeout,
+        max_buffer_size=max_buffer_size,
+        max_buffer_bytes=max_buffer_bytes,
+        max_event_size=max_event_size,
+        request_kwargs=request_kwargs,
+    )
+    await pump.run(task_status)
+
+
+def new_pump(
+    client: AsyncHTTPClient,
+    method: str,
+    url: str,
+    *,
+    headers: HeadersInput,
+    retry: RetryPolicy | None,
+    reconnect: bool | None,
+    idle_timeout: float | None,
+    max_buffer_size: int,
+    max_buffer_bytes: int,
+    max_event_size: int,
+    request_kwargs: dict[str, Any],
+) -> Pump:
+    """:func:`pump_events`'s arguments checked and its pump built, ready to ``run``
+    (``request_kwargs`` is taken over, not copied). Synchronous: no I/O yet."""
     decoder = SSEDecoder(max_event_size=max_event_size)  # bad limits fail before any I/O
     if max_buffer_size < 0:
         raise ValueError(f"max_buffer_size must be 0 or more, got {max_buffer_size}")
@@ -208,7 +242,7 @@ async def pump_events(
         reconnect = retry is not None and method.upper() == "GET"
     follow_redirects = bool(request_kwargs.pop("follow_redirects", True))
     request_kwargs.setdefault("timeout", streaming_timeout(client))
-    pump = _Pump(
+    return Pump(
         client,
         Request(method, url, header_pairs(headers), request_kwargs),
         decoder=decoder,
@@ -219,10 +253,9 @@ async def pump_events(
         max_buffer_size=max_buffer_size,
         max_buffer_bytes=max_buffer_bytes,
     )
-    await pump.run(task_status)
 
 
-class _Pump:
+class Pump:
     """One stream's state across its connections; ``run`` is the task."""
 
     __slots__ = (

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from functools import partial
 from types import TracebackType
 from typing import Any
+
+import trio
 
 from ._decoder import DEFAULT_MAX_EVENT_SIZE
 from ._event_stream import EventStream
@@ -15,7 +16,8 @@ from ._pump import (
     DEFAULT_MAX_BUFFER_BYTES,
     DEFAULT_MAX_BUFFER_SIZE,
     DEFAULT_RETRY_POLICY,
-    pump_events,
+    Pump,
+    new_pump,
 )
 from ._retry import RetryPolicy
 
@@ -68,51 +70,75 @@ def open_event_stream(
     holding both come out.
     """
     return _EventStreamBlock(
-        partial(
-            pump_events,
-            client,
-            method,
-            url,
-            headers=headers,
-            retry=retry,
-            reconnect=reconnect,
-            idle_timeout=idle_timeout,
-            max_buffer_size=max_buffer_size,
-            max_buffer_bytes=max_buffer_bytes,
-            max_event_size=max_event_size,
-            **request_kwargs,
-        )
+        client,
+        method,
+        url,
+        headers=headers,
+        retry=retry,
+        reconnect=reconnect,
+        idle_timeout=idle_timeout,
+        max_buffer_size=max_buffer_size,
+        max_buffer_bytes=max_buffer_bytes,
+        max_event_size=max_event_size,
+        request_kwargs=request_kwargs,
     )
 
 
 class _EventStreamBlock:
-    """What :func:`open_event_stream` returns: the pump started in a hidden nursery on
-    entry (``nursery.start``: errors up to the checked response come out of ``async
-    with``), the stream closed and the pump cancelled on exit.
+    """What :func:`open_event_stream` returns: the pump in a hidden nursery.
 
-    A class, not a generator context manager: every open stream holds it for its whole
-    life, and a generator's frame (with the ``partial`` it kept) is heavier.
+    Entering builds the pump (bad arguments fail there, before any I/O), starts it with
+    ``start_soon`` and waits until it reports its checked response: the block is the
+    pump's ``task_status``. That is ``nursery.start``'s contract (an error before the
+    stream comes out of ``async with``, unwrapped) without the nursery ``nursery.start``
+    makes for the time a task starts, which every stream of a burst connecting at once
+    would hold. Leaving closes the stream and cancels the pump. A class, not a generator
+    context manager: every open stream holds it for its whole life.
     """
 
-    __slots__ = ("_nursery", "_pump", "_stream")
+    __slots__ = ("_arguments", "_nursery", "_stream", "_waiter")
 
-    def __init__(self, pump: partial[Any]) -> None:
-        self._pump: partial[Any] | None = pump
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._arguments: tuple[tuple[Any, ...], dict[str, Any]] | None = (args, kwargs)
         self._nursery = open_hidden_nursery()
         self._stream: EventStream | None = None
+        self._waiter: trio.lowlevel.Task | None = None
 
     async def __aenter__(self) -> EventStream:
-        pump, self._pump = self._pump, None  # not held once started
-        if pump is None:
+        arguments, self._arguments = self._arguments, None  # not held once started
+        if arguments is None:
             raise RuntimeError("open_event_stream(...) can be entered once")
+        args, kwargs = arguments
+        pump = new_pump(*args, **kwargs)
         nursery = await self._nursery.__aenter__()
         try:
-            stream: EventStream = await nursery.start(pump)
+            nursery.start_soon(self._run, pump)
+            self._waiter = trio.lowlevel.current_task()
+            await trio.lowlevel.wait_task_rescheduled(self._abort)  # until started()
         except BaseException as exc:
-            await self._nursery.__aexit__(type(exc), exc, exc.__traceback__)  # may unwrap it
+            # The pump's error (it cancelled this wait) comes out of the nursery unwrapped.
+            await self._nursery.__aexit__(type(exc), exc, exc.__traceback__)
             raise
-        self._stream = stream
-        return stream
+        assert self._stream is not None
+        return self._stream
+
+    async def _run(self, pump: Pump) -> None:
+        await pump.run(self)
+        if self._stream is None:  # as nursery.start would not let it pass
+            raise RuntimeError("trio-sse's pump ended without a stream: please report this bug")
+
+    def started(self, value: EventStream | None = None) -> None:
+        """The pump's checked stream: ``__aenter__`` returns it. Synchronous."""
+        if value is None or self._stream is not None:
+            raise RuntimeError("started() takes one stream, once")
+        self._stream = value
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            trio.lowlevel.reschedule(waiter)
+
+    def _abort(self, raise_cancel: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
+        self._waiter = None  # cancelled while the pump connects: nothing to wake
+        return trio.lowlevel.Abort.SUCCEEDED
 
     async def __aexit__(
         self,
