@@ -10,6 +10,11 @@ events received in that window (setup excluded), and RSS over a baseline taken b
 client was made, per stream. Contenders alternate over rounds; the best CPU per event
 and the largest RSS per stream of each are kept.
 
+A client near a whole core of load in the window is saturated: it takes more than one
+event per wake-up and the server's pace, not the client, sets its CPU per event (every
+client converges on cores / events-per-second). The load is printed with each figure and
+a saturated best round is flagged; measure with fewer ``--streams`` there.
+
     python bench/paced.py [--tls] [--streams N] [--seconds S] [--rounds N] [--json FILE]
 """
 
@@ -40,6 +45,7 @@ from _loopback import (
 
 import trio_sse
 
+SATURATED = 0.8  # cores of client CPU in the window: above it the figure is the machine's
 Stream = Callable[[httpx.AsyncClient, str, list[int]], Awaitable[None]]
 
 
@@ -102,7 +108,7 @@ async def measure(
             cpu, events = cpu_seconds() - cpu, sum(c[0] for c in counters) - events
             rss = rss_kib()
             nursery.cancel_scope.cancel()
-    return {"cpu_us_per_event": cpu / events * 1e6, "events": events,
+    return {"cpu_us_per_event": cpu / events * 1e6, "events": events, "load": cpu / seconds,
             "kib_per_stream": (rss - baseline) / streams}  # fmt: skip
 
 
@@ -151,7 +157,7 @@ def main() -> None:
         f"{'TLS' if args.tls else 'plain HTTP'}, {args.seconds:g} s measured, "
         f"best of {args.rounds} rounds"
     )
-    print(f"  {'client':<32}{'CPU µs/event':>14}{'KiB/stream':>12}{'events':>9}")
+    print(f"  {'client':<32}{'CPU µs/event':>14}{'KiB/stream':>12}{'events':>9}{'load':>7}")
     summary: dict[str, dict[str, float]] = {}
     for name, runs in results.items():
         best = min(runs, key=lambda run: run["cpu_us_per_event"])
@@ -159,9 +165,11 @@ def main() -> None:
         summary[name] = {
             "cpu_us_per_event": best["cpu_us_per_event"],
             "kib_per_stream": kib,
+            "load": best["load"],
             "every_round_cpu_us_per_event": [run["cpu_us_per_event"] for run in runs],
         }
-        print(f"  {name:<32}{best['cpu_us_per_event']:>14.1f}{kib:>12.1f}{best['events']:>9,.0f}")
+        print(f"  {name:<32}{best['cpu_us_per_event']:>14.1f}{kib:>12.1f}{best['events']:>9,.0f}"
+              f"{best['load']:>7.2f}")  # fmt: skip
         print(f"  {'':<32}every round: " + ", ".join(
             f"{run['cpu_us_per_event']:.1f}" for run in runs))  # fmt: skip
     ratio = (
@@ -169,10 +177,15 @@ def main() -> None:
         / summary["trio-sse open_event_stream"]["cpu_us_per_event"]
     )
     print(f"trio-sse: {ratio:.2f}x httpx-sse's events per CPU second")
+    saturated = [name for name, result in summary.items() if result["load"] >= SATURATED]
+    if saturated:
+        print(f"SATURATED at {args.streams:,} streams (load >= {SATURATED} of a core): "
+              f"{', '.join(saturated)}; the pace, not the client, sets these figures: "
+              "rerun with fewer --streams")  # fmt: skip
     save_results(
         args.json,
         {"streams": args.streams, "seconds": args.seconds, "rounds": args.rounds,
-         "tls": args.tls, "results": summary},
+         "tls": args.tls, "saturated": saturated, "results": summary},
     )  # fmt: skip
 
 
