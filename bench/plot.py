@@ -69,7 +69,7 @@ def main() -> None:
     bars(
         bottom_left,
         scale["kib_per_stream"],
-        f"Peak memory per stream, {scale['streams']:,} streams",
+        f"Peak memory per stream, {scale['streams']:,} streams at once (median round)",
         "KiB per stream (lower is better)",
     )
     samples = backpressure["samples"]
