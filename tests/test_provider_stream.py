@@ -425,6 +425,36 @@ async def test_a_slow_consumer_is_not_the_providers_stall(
     assert received > 200
 
 
+async def test_the_pumps_buffer_bounds_reach_it(autojump_clock: trio.testing.MockClock) -> None:
+    # A reader that stops after one event: the interpreter fills its own buffer and waits,
+    # then the pump fills its buffer to its bound and stops reading. A bound of 200 data
+    # characters holds as many of these ~150-character events as a bound of 2 events.
+    body = [anthropic_body(START, TEXT)]
+    body += [anthropic_body(delta(f"{i:03}")) for i in range(300)]
+    body += [anthropic_body(*STOP)]
+    bounds = {  # (max_buffer_size, max_buffer_bytes)
+        "default": (64, 64 * 1024),
+        "200 characters": (64, 200),
+        "2 events": (2, 64 * 1024),
+    }
+    read: dict[str, int] = {}
+    for name, (size, characters) in bounds.items():
+        client, transport = scripted_client(Script(body))
+        async with open_provider_stream(
+            client,
+            "anthropic",
+            "/v1/messages",
+            json={},
+            max_buffer_size=size,
+            max_buffer_bytes=characters,
+        ) as reply:
+            await reply.receive()
+            await trio.sleep(60)  # everyone else runs until blocked
+            read[name] = transport.bodies[0].chunks_read
+    assert abs(read["200 characters"] - read["2 events"]) <= 1
+    assert read["default"] - read["200 characters"] >= 60  # the default: 64 events
+
+
 async def test_a_progress_timeout_must_be_positive() -> None:
     client, seen = scripted_client()
     with pytest.raises(ValueError, match="progress_timeout"):

@@ -22,7 +22,12 @@ from .._event_stream import EventStream
 from .._groups import open_hidden_nursery
 from .._handoff import Handoff, HandoffChannel
 from .._http import AsyncHTTPClient
-from .._pump import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_RETRY_POLICY, pump_events
+from .._pump import (
+    DEFAULT_MAX_BUFFER_BYTES,
+    DEFAULT_MAX_BUFFER_SIZE,
+    DEFAULT_RETRY_POLICY,
+    pump_events,
+)
 from .._retry import RetryPolicy
 from ._errors import (
     InterruptedStreamError,
@@ -266,6 +271,7 @@ async def open_provider_stream(
     idle_timeout: float | None = None,
     progress_timeout: float | None = None,
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+    max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     **request_kwargs: Any,
 ) -> AsyncGenerator[ProviderStream, None]:
@@ -326,6 +332,7 @@ async def open_provider_stream(
         reconnect=False,
         idle_timeout=idle_timeout,
         max_buffer_size=max_buffer_size,
+        max_buffer_bytes=max_buffer_bytes,
         max_event_size=max_event_size,
         **request_kwargs,
     )
