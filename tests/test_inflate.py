@@ -153,11 +153,39 @@ class TestLayers:
             await body.__anext__()
 
     def test_codings_left_to_the_client(self) -> None:
-        response = httpx.Response(200, content=b"")
+        response = httpx.Response(200, content=b"")  # its request unknown
         assert inflated_body(response, "br") is None
         assert inflated_body(response, "gzip, zstd") is None
         assert inflated_body(response, "identity") is None
         assert inflated_body(object(), "gzip") is None  # no aiter_raw to read from
+        for accept in ("br", "gzip, br;q=0.5", "*", "br;q=1.0, *;q=0"):
+            assert inflated_body(answer(accept), "br") is None, accept
+
+    @pytest.mark.parametrize(
+        ("accept", "encoding", "refused"),
+        [
+            ("identity", "br", "br"),
+            ("identity", "zstd", "zstd"),
+            ("gzip", "gzip, br", "br"),
+            ("br;q=0", "br", "br"),
+            ("*, br;q=0.0", "br", "br"),
+            ("br, *;q=0", "zstd", "zstd"),
+        ],
+    )
+    async def test_a_coding_the_request_did_not_accept_is_refused(
+        self, accept: str, encoding: str, refused: str
+    ) -> None:
+        body = inflated_body(answer(accept), encoding)
+        assert body is not None
+        with pytest.raises(NetworkError, match=f"a {refused} body, which the request did not") as e:
+            await body.__anext__()
+        assert not e.value.transient
+
+
+def answer(accept_encoding: str) -> httpx.Response:
+    """A response to a request that sent ``Accept-Encoding: accept_encoding``."""
+    request = httpx.Request("GET", "http://test/", headers={"accept-encoding": accept_encoding})
+    return httpx.Response(200, content=b"", request=request)
 
 
 @given(
@@ -251,6 +279,30 @@ async def test_an_endless_run_of_gzipped_data_lines_is_cut_at_the_limit(
         tracemalloc.stop()
     assert received == ["first"]
     assert peak < 4 * MiB
+
+
+async def test_a_body_in_a_coding_not_asked_for_fails_typed_and_is_not_retried(
+    nursery: trio.Nursery, client: httpx.AsyncClient
+) -> None:
+    # Brotli bytes sent although the request asked for identity: without a brotli decoder
+    # httpx would hand them on as event text, and the stream would end with no event.
+    answered = 0
+
+    async def handler(stream: trio.SocketStream) -> None:
+        nonlocal answered
+        answered += 1
+        head = SSE_HEAD.replace(b"connection: close", b"content-encoding: br\r\nconnection: close")
+        await stream.send_all(head + b"\x8b\x03\x80data: hi\n\n\x03")
+
+    url = await serve_raw(nursery, handler)
+    received: list[str] = []
+    with trio.fail_after(GUARD), pytest.raises(NetworkError, match="a br body, which") as caught:
+        async with open_event_stream(client, "GET", url) as events:  # reconnect: on
+            async for event in events:
+                received.append(event.data)  # pragma: no cover
+    assert not caught.value.transient
+    assert received == []
+    assert answered == 1
 
 
 async def test_identity_is_asked_for_unless_the_caller_asks_otherwise(

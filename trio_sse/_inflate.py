@@ -6,7 +6,9 @@ chunk, and the decoder would take it whole. Here each ``Content-Encoding`` layer
 layers chained lazily, so the body in memory is a network read plus one piece per layer,
 whatever the ratio. gzip (members in a row, as ``gzip`` writes them) and deflate (zlib
 wrapped or raw, as httpx takes it) are decoded here; ``identity`` is nothing to decode.
-Any other coding (``br``, ``zstd``) is left to the HTTP client's own decoders.
+Another coding (``br``, ``zstd``) is left to the HTTP client's own decoders if the request
+asked for it, and refused otherwise (httpx would hand it on undecoded, as event text, if it
+has no decoder for it).
 
 trio-sse asks for ``Accept-Encoding: identity`` by default; this is for a server that
 compresses anyway, and for a caller who asks for gzip.
@@ -94,13 +96,51 @@ def _undecodable(coding: str, exc: zlib.error) -> NetworkError:
     )
 
 
-def _codings(header: str) -> list[str] | None:
-    """The layers to undo, outermost first; ``None`` if one is not decoded here."""
+_DECODED_HERE: Final = ("gzip", "x-gzip", "deflate")
+
+
+def _codings(header: str) -> list[str]:
+    """The layers to undo, outermost first (``identity`` is none)."""
     codings = [value.strip().lower() for value in header.split(",")]
-    layers = [coding for coding in codings if coding not in ("identity", "")]
-    if not all(coding in ("gzip", "x-gzip", "deflate") for coding in layers):
+    return [coding for coding in codings if coding not in ("identity", "")][::-1]
+
+
+def _acceptable(coding: str, accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` value accepts ``coding`` (by name or ``*``; ``q=0``
+    refuses)."""
+    named: bool | None = None
+    star = False
+    for item in accept_encoding.split(","):
+        name, _, parameters = item.partition(";")
+        weight = parameters.strip().lower().removeprefix("q=").strip() or "1"
+        accepts = weight.rstrip("0.") != ""  # "0", "0.0", "0.000" refuse
+        name = name.strip().lower()
+        if name == coding:
+            named = accepts
+        elif name == "*":
+            star = accepts
+    return star if named is None else named
+
+
+def _unasked(response: object, codings: list[str]) -> str | None:
+    """The first coding neither decoded here nor accepted by the request, if any.
+
+    A server may use only a coding the request accepted: anything else is not the body
+    the client asked for, and httpx would pass it on undecoded (as event text) when it
+    has no decoder for it, or inflate each read whole when it has one. A response whose
+    request is not known is left to the client.
+    """
+    foreign = [coding for coding in codings if coding not in _DECODED_HERE]
+    if not foreign:
         return None
-    return layers[::-1]
+    try:
+        request = getattr(response, "request", None)
+    except RuntimeError:  # httpx's, for a response made without a request
+        return None
+    if request is None:
+        return None
+    accept_encoding = request.headers.get("accept-encoding", "identity")
+    return next((c for c in foreign if not _acceptable(c, accept_encoding)), None)
 
 
 class _InflatedBody:
@@ -152,15 +192,46 @@ def inflated_body(response: object, content_encoding: str) -> AsyncIterator[byte
     """The body inflated in pieces of at most :data:`PIECE` bytes, or ``None``.
 
     ``None`` when there is nothing to inflate, when a coding is one this module leaves to
-    the client (``br``, ``zstd``), when the response has no ``aiter_raw``, or when its
-    body was read already (a response hook's ``aread``: httpx holds it inflated).
+    the client (``br``, ``zstd``) and the request asked for it, when the response has no
+    ``aiter_raw``, or when its body was read already (a response hook's ``aread``: httpx
+    holds it inflated).
 
     Raises (from iterating):
-        NetworkError: the body does not decode (not transient: trying again will not help).
+        NetworkError: the body does not decode, or is in a coding the request did not
+            accept (not transient: trying again will not help).
     """
     codings = _codings(content_encoding)
+    unasked = _unasked(response, codings)
+    if unasked is not None:
+        return _Refused(unasked)
     aiter_raw = getattr(response, "aiter_raw", None)
-    if not codings or aiter_raw is None or getattr(response, "is_stream_consumed", False):
+    if (
+        not codings
+        or not all(coding in _DECODED_HERE for coding in codings)
+        or aiter_raw is None
+        or getattr(response, "is_stream_consumed", False)
+    ):
         return None
     raw: AsyncIterator[bytes] = aiter_raw()
     return _InflatedBody(raw, codings)
+
+
+class _Refused:
+    """The body of a response in a coding the request did not ask for: it raises."""
+
+    __slots__ = ("_coding",)
+
+    def __init__(self, coding: str) -> None:
+        self._coding = coding
+
+    def __aiter__(self) -> _Refused:
+        return self
+
+    async def __anext__(self) -> bytes:
+        await trio.lowlevel.checkpoint()
+        raise NetworkError(
+            f"DecodingError: a {self._coding} body, which the request did not accept "
+            f"(trio-sse inflates gzip and deflate itself; ask for {self._coding} in "
+            "Accept-Encoding to have the HTTP client decode it)",
+            transient=False,
+        )
