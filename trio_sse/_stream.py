@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -70,17 +72,20 @@ def open_event_stream(
     holding both come out.
     """
     return _EventStreamBlock(
-        client,
-        method,
-        url,
-        headers=headers,
-        retry=retry,
-        reconnect=reconnect,
-        idle_timeout=idle_timeout,
-        max_buffer_size=max_buffer_size,
-        max_buffer_bytes=max_buffer_bytes,
-        max_event_size=max_event_size,
-        request_kwargs=request_kwargs,
+        partial(
+            new_pump,
+            client,
+            method,
+            url,
+            headers=headers,
+            retry=retry,
+            reconnect=reconnect,
+            idle_timeout=idle_timeout,
+            max_buffer_size=max_buffer_size,
+            max_buffer_bytes=max_buffer_bytes,
+            max_event_size=max_event_size,
+            request_kwargs=request_kwargs,
+        )
     )
 
 
@@ -96,20 +101,19 @@ class _EventStreamBlock:
     context manager: every open stream holds it for its whole life.
     """
 
-    __slots__ = ("_arguments", "_nursery", "_stream", "_waiter")
+    __slots__ = ("_build", "_nursery", "_stream", "_waiter")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._arguments: tuple[tuple[Any, ...], dict[str, Any]] | None = (args, kwargs)
+    def __init__(self, build: Callable[[], Pump]) -> None:
+        self._build: Callable[[], Pump] | None = build
         self._nursery = open_hidden_nursery()
         self._stream: EventStream | None = None
         self._waiter: trio.lowlevel.Task | None = None
 
     async def __aenter__(self) -> EventStream:
-        arguments, self._arguments = self._arguments, None  # not held once started
-        if arguments is None:
+        build, self._build = self._build, None  # its arguments not held once started
+        if build is None:
             raise RuntimeError("open_event_stream(...) can be entered once")
-        args, kwargs = arguments
-        pump = new_pump(*args, **kwargs)
+        pump = build()
         nursery = await self._nursery.__aenter__()
         try:
             nursery.start_soon(self._run, pump)
