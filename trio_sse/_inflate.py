@@ -122,17 +122,15 @@ def _acceptable(coding: str, accept_encoding: str) -> bool:
     return star if named is None else named
 
 
-def _unasked(response: object, codings: list[str]) -> str | None:
-    """The first coding neither decoded here nor accepted by the request, if any.
+def _unasked(response: object, foreign: list[str]) -> str | None:
+    """The first of the ``foreign`` codings (not decoded here) that the request did not
+    accept, if any.
 
     A server may use only a coding the request accepted: anything else is not the body
     the client asked for, and httpx would pass it on undecoded (as event text) when it
     has no decoder for it, or inflate each read whole when it has one. A response whose
     request is not known is left to the client.
     """
-    foreign = [coding for coding in codings if coding not in _DECODED_HERE]
-    if not foreign:
-        return None
     try:
         request = getattr(response, "request", None)
     except RuntimeError:  # httpx's, for a response made without a request
@@ -201,16 +199,12 @@ def inflated_body(response: object, content_encoding: str) -> AsyncIterator[byte
             accept (not transient: trying again will not help).
     """
     codings = _codings(content_encoding)
-    unasked = _unasked(response, codings)
-    if unasked is not None:
-        return _Refused(unasked)
+    foreign = [coding for coding in codings if coding not in _DECODED_HERE]
+    if foreign:  # the client's to decode, if the request asked for them
+        unasked = _unasked(response, foreign)
+        return None if unasked is None else _Refused(unasked)
     aiter_raw = getattr(response, "aiter_raw", None)
-    if (
-        not codings
-        or not all(coding in _DECODED_HERE for coding in codings)
-        or aiter_raw is None
-        or getattr(response, "is_stream_consumed", False)
-    ):
+    if not codings or aiter_raw is None or getattr(response, "is_stream_consumed", False):
         return None
     raw: AsyncIterator[bytes] = aiter_raw()
     return _InflatedBody(raw, codings)
